@@ -1,0 +1,1 @@
+"""The ``ipad-iqa`` command line: one entry point, one module per subcommand."""

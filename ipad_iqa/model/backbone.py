@@ -1,0 +1,119 @@
+"""open_clip CLIP wrapper exposing intermediate patch tokens at any input size.
+
+Position embeddings are interpolated in 2D at run time; the stored parameter is never modified, so a
+checkpoint saved after inference at odd sizes is identical to the one loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ipad_iqa.weights import downloads_allowed
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+open_clip.add_model_config(CONFIG_DIR)
+
+
+@contextmanager
+def _quiet_random_init():
+    """open_clip warns on every random initialisation; ours are deliberate (weights are loaded after)."""
+
+    def drop(record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+    root = logging.getLogger()
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
+
+
+@contextmanager
+def _hub_offline(offline: bool):
+    """Make open_clip's hub downloads honour our offline switch even if set after huggingface_hub import."""
+    import huggingface_hub.constants as hub
+
+    before = hub.HF_HUB_OFFLINE
+    hub.HF_HUB_OFFLINE = before or offline
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = before
+
+
+class BackboneError(RuntimeError):
+    """The CLIP backbone or its weights could not be created."""
+
+
+def create_clip(model_name: str, pretrained: str | None) -> nn.Module:
+    """Build an open_clip CLIP model; ``pretrained`` is an open_clip tag, a local file, or None (random)."""
+    if model_name not in open_clip.list_models():
+        raise BackboneError(f"unknown open_clip model {model_name!r}; see open_clip.list_models()")
+    if pretrained is None:
+        with _quiet_random_init():
+            return open_clip.create_model(model_name, pretrained=None)
+    try:
+        with _hub_offline(not downloads_allowed()):
+            return open_clip.create_model(model_name, pretrained=pretrained, require_pretrained=True)
+    except Exception as err:  # open_clip raises many types (HTTP, hub, RuntimeError, KeyError)
+        where = "local file" if pretrained and Path(pretrained).exists() else "open_clip tag/URL"
+        raise BackboneError(
+            f"could not load CLIP weights {pretrained!r} ({where}) for {model_name}: {err}. "
+            "Offline? Pass clip_weights='/path/to/open_clip_checkpoint.bin' (a local open_clip checkpoint), "
+            "or zero-shot/random options for tests."
+        ) from err
+
+
+class ClipBackbone(nn.Module):
+    """Vision tower returning the projected class token and projected patch tokens of tapped blocks."""
+
+    def __init__(self, clip: nn.Module, tap_layers: tuple[int, ...]):
+        super().__init__()
+        self.visual = clip.visual
+        if not hasattr(self.visual, "conv1") or not hasattr(self.visual.transformer, "resblocks"):
+            raise BackboneError("IPAD-CLIP needs an open_clip ViT image tower (conv1 + resblocks)")
+        self.tap_layers = tap_layers
+        self.patch_size = int(self.visual.conv1.kernel_size[0])
+        self.width = int(self.visual.conv1.out_channels)
+        self.embed_dim = int(self.visual.proj.shape[1])
+        self.depth = len(self.visual.transformer.resblocks)
+
+    def _pos_embed(self, gh: int, gw: int) -> torch.Tensor:
+        pos = self.visual.positional_embedding
+        cls_pos, patch_pos = pos[:1], pos[1:]
+        g = int(round(patch_pos.shape[0] ** 0.5))
+        if (gh, gw) == (g, g):
+            return pos
+        grid = patch_pos.reshape(1, g, g, -1).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(gh, gw), mode="bicubic", align_corners=False)
+        return torch.cat([cls_pos, grid.permute(0, 2, 3, 1).reshape(gh * gw, -1)], dim=0)
+
+    def project(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Map tokens of any block into the joint image-text space (ln_post + proj, as for the class token)."""
+        return self.visual.ln_post(tokens) @ self.visual.proj
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """x: normalised (B,3,H,W), H and W multiples of the patch size.
+
+        Returns the class embedding (B,D) and, per tapped block, patch embeddings (B,gh*gw,D).
+        """
+        v = self.visual
+        gh, gw = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
+        t = v.conv1(x).flatten(2).transpose(1, 2)
+        cls = v.class_embedding.to(t.dtype).expand(t.shape[0], 1, -1)
+        t = torch.cat([cls, t], dim=1) + self._pos_embed(gh, gw).to(t.dtype)
+        t = v.ln_pre(t)
+        taps = []
+        for i, block in enumerate(v.transformer.resblocks, start=1):
+            t = block(t)
+            if i in self.tap_layers:
+                taps.append(self.project(t[:, 1:]))
+        return self.project(t[:, 0]), taps

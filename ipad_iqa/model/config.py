@@ -1,0 +1,54 @@
+"""Architecture settings of IPAD-CLIP, filled from the ``arch`` section of registry.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IPADArchConfig:
+    """Everything that shapes the IPAD-CLIP head and its inference; the backbone is named separately.
+
+    Defaults are our choices (the paper publishes none); docs/model.md explains each.
+    """
+
+    tap_layers: tuple[int, ...] | None = None  # 1-based block indices; None = 4 evenly spaced, last included
+    n_ctx: int = 4  # learnable context tokens shared by every prompt
+    n_state_tokens: int = 2  # learnable tokens per artifact state (clean, ghosting, flare, moire)
+    objects: str = "default"  # vocabulary name in objects.yaml; "agnostic" = object-agnostic prompts
+    object_temperature: float = 0.1  # softmax temperature of the per-image object weights
+    use_adapters: bool = True  # residual bottleneck adapters on tapped patch features
+    anchor_steering: bool = True  # pull patch features toward the anchors they match
+    adapter_reduction: int = 4
+    steer_temperature: float = 0.1
+    smooth_sigma: float = 0.7  # Gaussian smoothing of the maps, in patch-grid cells
+    topk_ratio: float = 0.02  # fraction of map pixels pooled into the map-based image probability
+    cls_weight: float = 0.5  # weight of the class-token prediction in the fused class probability
+    tile_size: int = 224  # native-scale tile edge; also the size of the global view
+    tile_overlap: int = 32
+    tile_batch: int = 16  # tiles per forward chunk: bounds memory, never mixes images
+    global_weight: float = 0.25  # share of the global view in stitched maps of tiled images
+    freeze_backbone: bool = True
+    zero_shot: bool = False  # hand-written prompt ensembles, no trained head
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IPADArchConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown arch option(s) {unknown}; valid: {sorted(known)}")
+        values = dict(data)
+        if values.get("tap_layers") is not None:
+            values["tap_layers"] = tuple(int(i) for i in values["tap_layers"])
+        return cls(**values)
+
+    def resolve_tap_layers(self, depth: int) -> tuple[int, ...]:
+        """1-based indices of the blocks whose patch tokens feed the maps."""
+        if self.tap_layers is not None:
+            bad = [i for i in self.tap_layers if not 1 <= i <= depth]
+            if bad:
+                raise ValueError(f"tap_layers {bad} outside 1..{depth}")
+            return self.tap_layers
+        n = min(4, depth)
+        return tuple(sorted({round(depth * (i + 1) / n) for i in range(n)}))

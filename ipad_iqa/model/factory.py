@@ -1,0 +1,58 @@
+"""Build an IPAD-CLIP model from a registry variant, with explicit overrides that always win."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import torch
+
+from ipad_iqa.model.backbone import create_clip
+from ipad_iqa.model.ipad_clip import IPADCLIP
+from ipad_iqa.registry import Variant, get_variant
+from ipad_iqa.weights import WeightsError, load_into, resolve_weights
+
+# Parameters that make up the trained head: the only ones saved for frozen-backbone variants.
+HEAD_PREFIXES: tuple[str, ...] = ("prompts.", "adapters.", "log_scale")
+_INIT_SEED = 0  # random initialisation is seeded so that untrained variants are deterministic
+
+
+def create_model(
+    variant: str | Variant,
+    *,
+    clip_weights: str | os.PathLike | None = None,
+    head_weights: str | os.PathLike | None = None,
+    zero_shot: bool | None = None,
+    random_init: bool = False,
+    arch: dict | None = None,
+    device: str | torch.device = "cpu",
+) -> IPADCLIP:
+    """Create the model of a variant.
+
+    clip_weights: open_clip tag or local checkpoint overriding the registry's backbone weights.
+    head_weights: local IPAD checkpoint overriding the registry's weights entry.
+    zero_shot: hand-written prompt ensembles instead of a trained head (needs real CLIP weights).
+    random_init: random backbone and head, no file read or downloaded (tests, benchmarks of cost).
+    arch: overrides of the variant's arch options (e.g. tile_size), validated like the registry.
+    """
+    v = get_variant(variant) if isinstance(variant, str) else variant
+    cfg = dataclasses.replace(v.arch, **(arch or {}))
+    if zero_shot is not None:
+        cfg = dataclasses.replace(cfg, zero_shot=zero_shot)
+    clip_source = None if random_init else (str(clip_weights) if clip_weights is not None else v.clip_pretrained)
+    if cfg.zero_shot and clip_source is None and not random_init:
+        raise WeightsError(f"{v.name}: zero_shot=True needs pretrained CLIP weights; pass clip_weights=...")
+    if not (cfg.zero_shot or head_weights is not None or v.weights is not None or random_init
+            or v.allow_random_init):
+        cmd = f"ipad-iqa train --config {v.training_config}" if v.training_config else "ipad-iqa train"
+        raise WeightsError(
+            f"{v.name}: no trained head weights yet (weights: null in registry.yaml). Use zero_shot=True, "
+            f"pass head_weights='/path/to/head.safetensors', or train one with `{cmd}`.")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_INIT_SEED)
+        clip = create_clip(v.clip_model, clip_source)
+        model = IPADCLIP(clip, v.clip_model, cfg, v.mean, v.std)
+    if not cfg.zero_shot and not random_init and (head_weights is not None or v.weights is not None):
+        path = resolve_weights(v.name, v.weights, head_weights)
+        load_into(model, path, HEAD_PREFIXES)
+    return model.to(device).eval()

@@ -1,0 +1,66 @@
+"""Anchor-steered adaptation of patch features, and the map/score read-out."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class AnchorAdapter(nn.Module):
+    """Residual bottleneck adapter followed by a pull toward the anchors each patch matches.
+
+    Both parts start as the identity (zero-initialised up-projection and pull strength), so a frozen
+    pretrained backbone keeps its behaviour at step 0; training moves patch features from semantics toward
+    the low-level artifact anchors they resemble.
+    """
+
+    def __init__(self, dim: int, reduction: int, use_adapter: bool, steering: bool, temperature: float):
+        super().__init__()
+        self.use_adapter, self.steering, self.temperature = use_adapter, steering, temperature
+        if use_adapter:
+            self.down = nn.Linear(dim, max(dim // reduction, 8))
+            self.up = nn.Linear(max(dim // reduction, 8), dim)
+            nn.init.zeros_(self.up.weight)
+            nn.init.zeros_(self.up.bias)
+        if steering:
+            self.strength = nn.Parameter(torch.zeros(1))
+
+    def forward(self, patches: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+        """patches (B,N,D) in the joint space; anchors (B,K,D) unit norm."""
+        h = patches
+        if self.use_adapter:
+            h = h + self.up(F.gelu(self.down(h)))
+        if self.steering:
+            match = torch.softmax(F.normalize(h, dim=-1) @ anchors.transpose(1, 2) / self.temperature, dim=-1)
+            h = h + self.strength * h.norm(dim=-1, keepdim=True) * (match @ anchors)
+        return h
+
+
+def anchor_logits(features: torch.Tensor, anchors: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Scaled cosine between features (B,N,D) and anchors (B,K,D) -> (B,N,K)."""
+    return scale * F.normalize(features, dim=-1) @ anchors.transpose(1, 2)
+
+
+def gaussian_smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Depthwise Gaussian blur of (B,C,H,W) grids; sigma in grid cells, 0 disables it."""
+    if sigma <= 0:
+        return maps
+    radius = max(1, math.ceil(2 * sigma))
+    coords = torch.arange(-radius, radius + 1, dtype=maps.dtype, device=maps.device)
+    kernel = torch.exp(-(coords**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    c = maps.shape[1]
+    pad_mode = "reflect" if min(maps.shape[-2:]) > radius else "replicate"
+    x = F.pad(maps, (radius, radius, radius, radius), mode=pad_mode)
+    x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(x, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def topk_pool(maps: torch.Tensor, ratio: float) -> torch.Tensor:
+    """Mean of the top ``ratio`` fraction of each map (B,C,H,W) -> (B,C): local evidence for the image."""
+    flat = maps.flatten(2)
+    k = max(1, math.ceil(ratio * flat.shape[-1]))
+    return flat.topk(k, dim=-1).values.mean(-1)

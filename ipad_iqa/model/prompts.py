@@ -1,0 +1,144 @@
+"""Artifact-aware text anchors: prompts that relate an object or scene to an artifact state.
+
+Learned mode (ours, after the paper's idea): every prompt reads ``[SOT] ctx_1..ctx_m {object} s_k1..s_kn [EOT]``
+with context tokens shared by all prompts and state tokens per state k in (clean, ghosting, flare, moire);
+encoding all of them gives t[k, o]. Zero-shot mode: hand-written template ensembles (WinCLIP-style) give the
+same t[k, o] without training. Per image, objects are weighted by the image's affinity to them, so the
+anchors of image I are T_k(I) = sum_o w_o(I) t[k, o].
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import open_clip
+import torch
+import torch.nn.functional as F
+import yaml
+from torch import nn
+
+STATES: tuple[str, ...] = ("clean", "ghosting", "flare", "moire")
+STATE_WORDS: dict[str, str] = {"clean": "clean", "ghosting": "ghosting", "flare": "flare", "moire": "moire"}
+OBJECTS_FILE = Path(__file__).resolve().parent / "objects.yaml"
+
+# Zero-shot ensembles: state phrases x templates (ours, in the spirit of WinCLIP's compositional prompts).
+ZERO_SHOT_PHRASES: dict[str, tuple[str, ...]] = {
+    "clean": ("a clean photo of a {}", "a sharp photo of a {}", "a photo of a {} without artifacts"),
+    "ghosting": ("a photo of a {} with ghosting", "a double exposure of a {}", "a {} with ghost edges"),
+    "flare": ("a photo of a {} with lens flare", "a {} with glare from a bright light", "a flared photo of a {}"),
+    "moire": ("a photo of a {} with moire pattern", "a {} with moire fringes", "a screen photo of a {} with moire"),
+}
+
+
+@cache
+def object_vocabulary(name: str) -> tuple[str, ...]:
+    """Object/scene words of a named vocabulary in objects.yaml."""
+    vocabularies = yaml.safe_load(OBJECTS_FILE.read_text())
+    if name not in vocabularies:
+        raise ValueError(f"unknown object vocabulary {name!r}; available: {sorted(vocabularies)}")
+    return tuple(vocabularies[name])
+
+
+class TextTower(nn.Module):
+    """The open_clip text transformer, fed with token embeddings instead of token ids."""
+
+    def __init__(self, clip: nn.Module):
+        super().__init__()
+        src = clip.text if hasattr(clip, "text") else clip  # CustomTextCLIP vs CLIP
+        self.token_embedding = src.token_embedding
+        self.positional_embedding = src.positional_embedding
+        self.transformer = src.transformer
+        self.ln_final = src.ln_final
+        self.text_projection = src.text_projection
+        self.register_buffer("attn_mask", src.attn_mask, persistent=False)
+        self.context_length = int(self.positional_embedding.shape[0])
+        self.width = int(self.token_embedding.weight.shape[1])
+
+    def embed_ids(self, ids: list[int]) -> torch.Tensor:
+        return self.token_embedding(torch.tensor(ids, dtype=torch.long, device=self.token_embedding.weight.device))
+
+    def forward(self, embeddings: torch.Tensor, eot_index: torch.Tensor) -> torch.Tensor:
+        n, length, _ = embeddings.shape
+        x = embeddings + self.positional_embedding[:length]
+        mask = None if self.attn_mask is None else self.attn_mask[:length, :length]
+        x = self.ln_final(self.transformer(x, attn_mask=mask))
+        pooled = x[torch.arange(n, device=x.device), eot_index]
+        if isinstance(self.text_projection, nn.Linear):
+            return self.text_projection(pooled)
+        return pooled @ self.text_projection
+
+
+def _bpe() -> open_clip.tokenizer.SimpleTokenizer:
+    return open_clip.tokenizer.SimpleTokenizer()
+
+
+class LearnedPrompts(nn.Module):
+    """Learnable context and state tokens composed with fixed object words; returns t (K, O, D)."""
+
+    def __init__(self, text: TextTower, objects: tuple[str, ...], n_ctx: int, n_state_tokens: int):
+        super().__init__()
+        self.objects = objects
+        tok = _bpe()
+        self._object_ids = [tok.encode(o) for o in objects]
+        self._sot, self._eot = tok.sot_token_id, tok.eot_token_id
+        longest = 2 + n_ctx + n_state_tokens + max(len(i) for i in self._object_ids)
+        if longest > text.context_length:
+            raise ValueError(f"prompts need {longest} tokens; the text tower holds {text.context_length}")
+        self.ctx = nn.Parameter(torch.randn(n_ctx, text.width) * 0.02)
+        with torch.no_grad():  # start each state from its own word, so the four anchors differ from step 0
+            init = []
+            for state in STATES:
+                word = text.embed_ids(tok.encode(STATE_WORDS[state]))
+                init.append(word[torch.arange(n_state_tokens) % word.shape[0]])
+        self.state_tokens = nn.Parameter(torch.stack(init).clone())
+
+    def forward(self, t: TextTower) -> torch.Tensor:
+        """Encode every (state, object) prompt with the text tower ``t`` (kept outside this module's state)."""
+        sot, eot = t.embed_ids([self._sot]), t.embed_ids([self._eot])
+        seqs, eot_index = [], []
+        for state_tokens in self.state_tokens:
+            for ids in self._object_ids:
+                seq = torch.cat([sot, self.ctx, t.embed_ids(ids), state_tokens, eot])
+                eot_index.append(seq.shape[0] - 1)
+                seqs.append(F.pad(seq, (0, 0, 0, t.context_length - seq.shape[0])))
+        emb = t(torch.stack(seqs), torch.tensor(eot_index, device=self.ctx.device))
+        return F.normalize(emb, dim=-1).reshape(len(STATES), len(self.objects), -1)
+
+    def separation_loss(self, anchors: torch.Tensor) -> torch.Tensor:
+        """Hinge on the cosine between different states of the same object: keeps anchors apart."""
+        cos = torch.einsum("kod,jod->okj", anchors, anchors)
+        off = ~torch.eye(len(STATES), dtype=torch.bool, device=anchors.device)
+        return F.relu(cos[:, off]).mean()
+
+
+class ZeroShotPrompts(nn.Module):
+    """Fixed anchors from hand-written prompt ensembles, computed once from a pretrained text tower."""
+
+    def __init__(self, clip: nn.Module, model_name: str, objects: tuple[str, ...]):
+        super().__init__()
+        self.objects = objects
+        tokenizer = open_clip.get_tokenizer(model_name)
+        anchors = []
+        with torch.no_grad():
+            for state in STATES:
+                per_object = []
+                for obj in objects:
+                    ids = tokenizer([p.format(obj) for p in ZERO_SHOT_PHRASES[state]])
+                    emb = F.normalize(clip.encode_text(ids), dim=-1).mean(0)
+                    per_object.append(F.normalize(emb, dim=-1))
+                anchors.append(torch.stack(per_object))
+        self.register_buffer("anchors", torch.stack(anchors), persistent=False)
+
+    def forward(self, t: TextTower | None = None) -> torch.Tensor:
+        return self.anchors
+
+    def separation_loss(self, anchors: torch.Tensor) -> torch.Tensor:
+        return anchors.new_zeros(())
+
+
+def image_anchors(t: torch.Tensor, cls_emb: torch.Tensor, temperature: float) -> torch.Tensor:
+    """T_k(I) = sum_o w_o(I) t[k, o], with w = softmax over objects of cos(class token, object prompt)."""
+    object_emb = F.normalize(t.mean(0), dim=-1)  # (O, D): an object's prompts averaged over states
+    w = torch.softmax(F.normalize(cls_emb, dim=-1) @ object_emb.T / temperature, dim=-1)  # (B, O)
+    return F.normalize(torch.einsum("bo,kod->bkd", w, t), dim=-1)

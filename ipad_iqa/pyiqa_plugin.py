@@ -1,0 +1,63 @@
+"""pyiqa integration: an ARCH_REGISTRY class and DEFAULT_CONFIGS entries generated from registry.yaml.
+
+pyiqa checks ``DEFAULT_CONFIGS`` before it loads entry points, so ``import ipad_iqa`` calls ``register()``;
+the entry points declared in pyproject.toml call the same function, which is idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+from ipad_iqa.io import validate_batch
+from ipad_iqa.model.factory import create_model
+from ipad_iqa.output import IPADOutput
+from ipad_iqa.registry import load_registry
+
+ARCH_NAME = "IPADCLIP"
+
+
+class IPADCLIPArch(nn.Module):
+    """What ``pyiqa.create_metric("ipad_clip*")`` builds: (B,1) scores, IPADOutput with ``return_maps``."""
+
+    def __init__(self, variant: str, clip_weights: str | os.PathLike | None = None,
+                 head_weights: str | os.PathLike | None = None, zero_shot: bool | None = None,
+                 random_init: bool = False, arch: dict | None = None):
+        super().__init__()
+        self.variant = variant
+        self.model = create_model(variant, clip_weights=clip_weights, head_weights=head_weights,
+                                  zero_shot=zero_shot, random_init=random_init, arch=arch)
+
+    @property
+    def artifact_classes(self) -> tuple[str, ...]:
+        return self.model.artifact_classes
+
+    def forward(self, x: torch.Tensor, return_maps: bool = False) -> torch.Tensor | IPADOutput:
+        out = self.model(validate_batch(x))
+        return out if return_maps else out.score
+
+
+def default_configs() -> dict[str, dict]:
+    """pyiqa DEFAULT_CONFIGS entries for every registry variant."""
+    return {
+        name: {
+            "metric_opts": {"type": ARCH_NAME, "variant": name},
+            "metric_mode": v.pyiqa.metric_mode,
+            "lower_better": v.pyiqa.lower_better,
+            "score_range": v.pyiqa.score_range_str,
+        }
+        for name, v in load_registry().items()
+    }
+
+
+def register() -> None:
+    """Insert our configs and arch into pyiqa; safe to call any number of times."""
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+    from pyiqa.utils.registry import ARCH_REGISTRY
+
+    for name, cfg in default_configs().items():
+        DEFAULT_CONFIGS[name] = cfg
+    if ARCH_NAME not in ARCH_REGISTRY._obj_map:
+        ARCH_REGISTRY.register(IPADCLIPArch, name=ARCH_NAME)

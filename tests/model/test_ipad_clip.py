@@ -1,0 +1,113 @@
+"""Model behaviour on tiny random configs (no network)."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from ipad_iqa import create_model
+from ipad_iqa.model.tiling import tile_starts
+
+
+@pytest.fixture(scope="module")
+def model():
+    return create_model("ipad_clip_test")
+
+
+@pytest.mark.parametrize("size", [(32, 47), (63, 129), (200, 97), (64, 64), (300, 180)])
+def test_maps_at_input_resolution(model, size):
+    out = model(torch.rand(1, 3, *size))
+    assert out.maps.shape == (1, 3, *size)
+    assert torch.isfinite(out.maps).all()
+
+
+def test_position_embedding_is_not_modified(model):
+    before = model.backbone.visual.positional_embedding.detach().clone()
+    model(torch.rand(1, 3, 48, 208))
+    assert torch.equal(before, model.backbone.visual.positional_embedding)
+
+
+def test_tiled_equals_untiled_at_tile_size(model):
+    x = torch.rand(1, 3, 64, 64)  # ipad_clip_test tiles are 64 px
+    single = model(x)
+    grid, cls_logits = model._tiled(x, 64, 64, model.text_anchors())
+    class_probs, score = model.fuse(cls_logits, model_smooth(model, grid))
+    torch.testing.assert_close(class_probs, single.class_probs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(score, single.score, atol=1e-5, rtol=1e-5)
+
+
+def model_smooth(model, grid):
+    from ipad_iqa.model.heads import gaussian_smooth
+
+    return gaussian_smooth(grid, model.cfg.smooth_sigma)
+
+
+def test_batch_independence(model):
+    x = torch.rand(3, 3, 150, 90, generator=torch.Generator().manual_seed(0))
+    batched = model(x)
+    alone = model(x[1:2])
+    for b, a in zip(batched, alone, strict=True):
+        assert torch.equal(b[1:2], a)
+
+
+def test_tile_batch_does_not_change_results():
+    x = torch.rand(1, 3, 170, 230, generator=torch.Generator().manual_seed(1))
+    a = create_model("ipad_clip_test", arch={"tile_batch": 1})(x)
+    b = create_model("ipad_clip_test", arch={"tile_batch": 7})(x)
+    for u, v in zip(a, b, strict=True):
+        torch.testing.assert_close(u, v, atol=1e-6, rtol=1e-5)
+
+
+def test_tile_starts_cover_and_are_flush():
+    assert tile_starts(64, 64, 48) == [0]
+    starts = tile_starts(300, 64, 48)
+    assert starts[0] == 0 and starts[-1] == 300 - 64
+    assert all(b - a <= 48 for a, b in zip(starts, starts[1:], strict=False))
+
+
+def test_backbone_frozen_by_default_and_unfreezable():
+    frozen = create_model("ipad_clip_test", arch={"freeze_backbone": True})
+    assert not any(p.requires_grad for p in frozen.backbone.parameters())
+    assert all(p.requires_grad for p in frozen.adapters.parameters())
+    assert all(p.requires_grad for p in frozen.prompts.parameters())
+    free = create_model("ipad_clip_test", arch={"freeze_backbone": False})
+    assert all(p.requires_grad for p in free.backbone.parameters())
+
+
+def test_anchors_cached_in_eval_and_fresh_in_train(model):
+    a = model.text_anchors()
+    assert model.text_anchors() is a
+    model.train()
+    assert model.text_anchors() is not a
+    model.eval()
+
+
+def test_object_agnostic_and_ablation_switches_build():
+    x = torch.rand(1, 3, 64, 64)
+    for arch in ({"objects": "agnostic"}, {"use_adapters": False, "anchor_steering": False}):
+        out = create_model("ipad_clip_test", arch=arch)(x)
+        assert out.score.shape == (1, 1)
+
+
+def test_zero_shot_mode_runs_with_random_clip():
+    out = create_model("ipad_clip_test", zero_shot=True, random_init=True)(torch.rand(1, 3, 80, 64))
+    assert out.maps.shape == (1, 3, 80, 64)
+
+
+def test_separation_loss_is_differentiable(model):
+    model.train()
+    t = model.text_anchors()
+    loss = model.separation_loss(t)
+    loss.backward()
+    model.eval()
+    assert model.prompts.state_tokens.grad is not None
+
+
+@pytest.mark.slow
+def test_real_vitb16_architecture_runs_with_random_weights():
+    m = create_model("ipad_clip_vitb16", random_init=True)
+    assert m.backbone.depth == 12 and m.backbone.patch_size == 16
+    assert m.backbone.tap_layers == (3, 6, 9, 12)
+    out = m(torch.rand(1, 3, 224, 224))
+    assert out.maps.shape == (1, 3, 224, 224)
+    assert dataclasses.asdict(m.cfg)["freeze_backbone"] is True

@@ -1,0 +1,123 @@
+"""The one weight loader: round trip, sha256, corrupt/mismatched files, offline behaviour (network mocked)."""
+
+import dataclasses
+import io
+import urllib.request
+
+import pytest
+import torch
+
+from ipad_iqa import create_model
+from ipad_iqa.model.backbone import BackboneError
+from ipad_iqa.model.factory import HEAD_PREFIXES
+from ipad_iqa.registry import WeightsSpec, get_variant
+from ipad_iqa.weights import WeightsError, cache_dir, resolve_weights, save_weights, sha256_file
+
+
+def _trained_like(seed: int):
+    model = create_model("ipad_clip_test")
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(seed)
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.01)
+    return model
+
+
+def _variant_with(spec):
+    return dataclasses.replace(get_variant("ipad_clip_test"), weights=spec, allow_random_init=False)
+
+
+def test_round_trip_through_cache_with_sha256():
+    src = _trained_like(1)
+    path = cache_dir() / "tiny.safetensors"
+    sha = save_weights(src.state_dict(), path, {"variant": "ipad_clip_test"})
+    loaded = create_model(_variant_with(WeightsSpec(sha256=sha, file="assets/tiny.safetensors")))
+    x = torch.rand(1, 3, 96, 64)
+    for a, b in zip(src.eval()(x), loaded(x), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_head_only_checkpoint_loads():
+    src = _trained_like(2)
+    head = {k: v for k, v in src.state_dict().items() if k.startswith(HEAD_PREFIXES)}
+    path = cache_dir() / "head.safetensors"
+    save_weights(head, path, {})
+    loaded = create_model("ipad_clip_test", head_weights=path)
+    torch.testing.assert_close(loaded.prompts.ctx, src.prompts.ctx)
+
+
+def test_sha_mismatch_is_refused():
+    path = cache_dir() / "tiny.safetensors"
+    save_weights(_trained_like(3).state_dict(), path, {})
+    with pytest.raises(WeightsError, match="sha256"):
+        create_model(_variant_with(WeightsSpec(sha256="0" * 64, file="assets/tiny.safetensors")))
+
+
+def test_garbage_file_gives_clear_error(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(WeightsError, match="not a readable safetensors"):
+        create_model("ipad_clip_test", head_weights=bad)
+
+
+def test_mismatched_checkpoint_never_half_loads(tmp_path):
+    other = create_model("ipad_clip_test", arch={"n_ctx": 6})
+    path = tmp_path / "other.safetensors"
+    save_weights(other.state_dict(), path, {})
+    with pytest.raises(WeightsError, match="shape mismatch"):
+        create_model("ipad_clip_test", head_weights=path)
+    model = create_model("ipad_clip_test")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    from ipad_iqa.weights import load_into
+
+    with pytest.raises(WeightsError):
+        load_into(model, path, HEAD_PREFIXES)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_missing_override_path(tmp_path):
+    with pytest.raises(WeightsError, match="does not exist"):
+        create_model("ipad_clip_test", head_weights=tmp_path / "nope.safetensors")
+
+
+def test_offline_download_says_where_it_looked(monkeypatch):
+    monkeypatch.setenv("IPAD_IQA_OFFLINE", "1")
+    spec = WeightsSpec(sha256="1" * 64, url="https://example.invalid/ipad/head-v1.safetensors")
+    with pytest.raises(WeightsError, match="head-v1.safetensors not found.*looked in.*disabled"):
+        resolve_weights("ipad_x", spec)
+
+
+def _fake_urlopen(payload: bytes):
+    def urlopen(url, timeout=None):
+        return io.BytesIO(payload)
+
+    return urlopen
+
+
+def test_download_verifies_and_caches(monkeypatch, tmp_path):
+    src = tmp_path / "w.safetensors"
+    sha = save_weights(_trained_like(4).state_dict(), src, {})
+    monkeypatch.delenv("IPAD_IQA_OFFLINE")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(urllib.request, "urlopen", _fake_urlopen(src.read_bytes()))
+    path = resolve_weights("ipad_x", WeightsSpec(sha256=sha, url="https://example.invalid/w.safetensors"))
+    assert path.parent == cache_dir() and sha256_file(path) == sha
+
+
+def test_download_with_wrong_bytes_leaves_nothing(monkeypatch):
+    monkeypatch.delenv("IPAD_IQA_OFFLINE")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(urllib.request, "urlopen", _fake_urlopen(b"tampered"))
+    with pytest.raises(WeightsError, match="sha256"):
+        resolve_weights("ipad_x", WeightsSpec(sha256="2" * 64, url="https://example.invalid/w2.safetensors"))
+    assert not any(cache_dir().glob("w2*")) and not any(cache_dir().glob("*.part"))
+
+
+def test_null_weights_without_zero_shot_explains_how_to_train():
+    with pytest.raises(WeightsError, match="zero_shot=True.*ipad-iqa train"):
+        create_model("ipad_clip_vitb16")
+
+
+def test_zero_shot_needs_clip_weights_offline_error():
+    with pytest.raises(BackboneError, match="clip_weights="):
+        create_model("ipad_clip_test", zero_shot=True, clip_weights="openai")
