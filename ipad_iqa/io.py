@@ -110,12 +110,15 @@ def _open(path: Path, max_pixels: int) -> Iterator[Image.Image]:
             raise ImageLoadError(path, f"truncated or corrupt image data ({err})") from err
 
 
-def _channels_first(array: np.ndarray) -> torch.Tensor:
-    """(H, W) or (H, W, 3) writable array -> contiguous (3, H, W) tensor."""
-    tensor = torch.from_numpy(array)
-    if tensor.dim() == 2:
-        return tensor.unsqueeze(0).expand(3, -1, -1).contiguous()
-    return tensor.permute(2, 0, 1).contiguous()
+def _channels_first(array: np.ndarray, scale: float) -> torch.Tensor:
+    """(H, W) or (H, W, 3) writable array -> contiguous float32 (3, H, W) tensor divided by ``scale``.
+
+    The layout change and the widening to float32 happen in one copy: an 80 MP photo peaks at about
+    1.5 GB (decoded image + array + result) instead of twice that.
+    """
+    source = torch.from_numpy(array)
+    source = source.unsqueeze(0).expand(3, -1, -1) if source.dim() == 2 else source.permute(2, 0, 1)
+    return torch.empty(source.shape, dtype=torch.float32).copy_(source).div_(scale)
 
 
 def _to_tensor(img: Image.Image, path: Path) -> torch.Tensor:
@@ -127,20 +130,21 @@ def _to_tensor(img: Image.Image, path: Path) -> torch.Tensor:
     squeezed through 8 bits. Float images (``F``) must already lie in [0, 1].
     """
     if img.mode.startswith("I;16") or img.mode == "I":
-        gray = np.asarray(img)
+        gray = np.asarray(img).astype(np.float32)
         if gray.min() < 0 or gray.max() > _UINT16_MAX:
             raise ImageLoadError(path, "32-bit integer image with values outside the 16-bit range")
-        return _channels_first(gray.astype(np.float32)).div_(_UINT16_MAX)
+        return _channels_first(gray, _UINT16_MAX)
     if img.mode == "F":
         gray = np.array(img, dtype=np.float32)
         if not np.isfinite(gray).all() or gray.min() < 0 or gray.max() > 1:
             raise ImageLoadError(path, "floating-point image with values outside [0, 1]")
-        return _channels_first(gray)
+        return _channels_first(gray, 1.0)
     if "A" in img.mode or "a" in img.mode or "transparency" in img.info:
         rgba = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    rgb = np.array(img.convert("RGB"))
-    return _channels_first(rgb).float().div_(255.0)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return _channels_first(np.array(img), 255.0)
 
 
 def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
@@ -152,7 +156,8 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
     path = Path(path)
     with _open(path, max_pixels) as img:
         img.load()
-        return _to_tensor(ImageOps.exif_transpose(img), path)
+        ImageOps.exif_transpose(img, in_place=True)
+        return _to_tensor(img, path)
 
 
 def read_size(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:

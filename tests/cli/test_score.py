@@ -1,0 +1,160 @@
+"""``ipad-iqa score`` end to end with a fake scorer: rows, exit codes, output formats, overlays, batching."""
+
+from __future__ import annotations
+
+import io
+import math
+from argparse import Namespace
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from ipad_iqa.cli import score
+from ipad_iqa.output import IPADOutput
+
+GOOD = ["a/x.png", "b/x.png", "c.jpg", "d.png"]
+BAD = {"empty.png": "empty file", "text.png": "not an image", "tiny.png": "minimum is 32x32"}
+
+
+def _run(parse: Callable[[list[str]], Namespace], argv: list[str], scorer: score.Scorer) -> tuple[int, str]:
+    out = io.StringIO()
+    code = score.run(parse(argv), scorer=scorer, stdout=out)
+    return code, out.getvalue()
+
+
+def test_folder_with_bad_files(parse, fake_scorer, image_folder: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.png"
+    maps_dir = tmp_path / "maps"
+    csv = tmp_path / "res.csv"
+    argv = [str(image_folder), str(missing), "--recursive", "--out", str(csv), "--maps-dir", str(maps_dir),
+            "--batch-size", "4"]
+    code, table = _run(parse, argv, fake_scorer)
+
+    assert code == score.EXIT_SOME_FAILED
+    frame = pd.read_csv(csv, keep_default_na=False)
+    assert list(frame.columns) == list(score.COLUMNS)
+    names = [*GOOD, *BAD]
+    assert frame["path"].tolist() == [str(image_folder / n) for n in names] + [str(missing)]
+    for name, row in zip(names + ["missing.png"], frame.itertuples(), strict=True):
+        if name in GOOD:
+            assert row.error == "" and 0.0 <= float(row.score) <= 1.0
+        else:
+            assert row.score == "" and BAD.get(name, "file not found") in row.error
+    red = frame.iloc[0]
+    assert float(red.ghosting) == pytest.approx(200 / 255, abs=1e-4)  # fake: probs are channel means
+
+    overlays = sorted(p.name for p in maps_dir.iterdir())
+    # named relative to tmp_path, the folder common to all inputs (missing.png included)
+    assert overlays == [f"good__{n.replace('/', '__')}.overlay.png" for n in sorted(GOOD)]
+    assert Image.open(maps_dir / overlays[0]).mode == "RGB"
+    assert "missing.png" in table and "file not found" in table
+
+
+def test_identical_sizes_batched_and_results_independent(parse, fake_scorer, image_folder: Path,
+                                                         tmp_path: Path) -> None:
+    frames = []
+    for batch_size in ("1", "3"):
+        scorer = type(fake_scorer)()  # a fresh recorder per run
+        out = tmp_path / f"b{batch_size}.json"
+        _run(parse, [str(image_folder), "--recursive", "--batch-size", batch_size, "--out", str(out)], scorer)
+        frames.append(pd.read_json(out))
+        sizes = sorted(shape[0] for shape in scorer.batch_shapes)
+        # a/x.png, b/x.png and d.png share 64x48; c.jpg is alone
+        assert sizes == ([1, 1, 1, 1] if batch_size == "1" else [1, 3])
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
+def test_output_formats(parse, fake_scorer, image_folder: Path, tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / "deep" / f"results{suffix}"
+    code, _ = _run(parse, [str(image_folder / "c.jpg"), str(image_folder / "text.png"), "--out", str(out)],
+                   fake_scorer)
+    assert code == score.EXIT_SOME_FAILED
+    reader = {".csv": pd.read_csv, ".json": pd.read_json, ".parquet": pd.read_parquet}[suffix]
+    frame = reader(out)
+    assert list(frame.columns) == list(score.COLUMNS)
+    assert len(frame) == 2
+    assert 0.0 < float(frame["score"].iloc[0]) < 1.0 and math.isnan(float(frame["score"].iloc[1]))
+    assert "not an image" in frame["error"].iloc[1]
+    if suffix == ".json":
+        assert '"score": null' in out.read_text() and "\\/" not in out.read_text()
+
+
+def test_all_good_exit_zero_and_aligned_table(parse, fake_scorer, image_folder: Path) -> None:
+    code, table = _run(parse, [str(image_folder / n) for n in GOOD], fake_scorer)
+    assert code == score.EXIT_OK
+    lines = table.strip().splitlines()
+    assert lines[0].split() == list(score.COLUMNS)
+    assert len(lines) == 1 + len(GOOD)
+    ends = {line.index("moire") + len("moire") if i == 0 else len(line) for i, line in enumerate(lines)}
+    assert len(ends) == 1  # the numeric columns end at the same position on every line
+
+
+def test_unsupported_extension_is_usage_error(parse, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse(["x.png", "--out", "results.xlsx"])
+    assert exc.value.code == score.EXIT_USAGE
+    assert "unsupported output extension '.xlsx'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [[], ["x.png", "--batch-size", "0"], ["x.png", "--device", "tpu"]])
+def test_other_usage_errors(parse, argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse(argv)
+    assert exc.value.code == score.EXIT_USAGE
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_unavailable_is_clear(parse, capsys: pytest.CaptureFixture[str]) -> None:
+    assert score.run(parse(["x.png", "--device", "cuda"])) == score.EXIT_USAGE
+    assert "CUDA is not available" in capsys.readouterr().err
+
+
+def test_unknown_metric(parse, capsys: pytest.CaptureFixture[str]) -> None:
+    assert score.run(parse(["x.png", "--metric", "no_such_metric"])) == score.EXIT_USAGE
+    assert "unknown metric 'no_such_metric'" in capsys.readouterr().err
+
+
+def test_scorer_failure_recorded_and_run_continues(parse, fake_scorer, image_folder: Path) -> None:
+    def flaky(x: torch.Tensor) -> IPADOutput:
+        if x.shape[-1] == 40:
+            raise RuntimeError("out of memory")
+        return fake_scorer(x)
+
+    code, table = _run(parse, [str(image_folder / "c.jpg"), str(image_folder / "d.png")], flaky)
+    assert code == score.EXIT_SOME_FAILED
+    lines = table.splitlines()
+    assert "scoring failed: RuntimeError: out of memory" in lines[1]
+    assert lines[2].split()[1:] == ["0.4980", "0.5020", "0.5020", "0.5020"]  # d.png scored, no error
+
+
+def test_pyiqa_metric_path(parse, fake_scorer, image_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real scorer path: a metric registered in pyiqa is created and called with return_maps=True."""
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+    from pyiqa.utils.registry import ARCH_REGISTRY
+
+    class FakeIPADArch(torch.nn.Module):
+        def forward(self, x: torch.Tensor, return_maps: bool = False) -> IPADOutput | torch.Tensor:
+            out = fake_scorer(x)
+            return out if return_maps else out.score
+
+    monkeypatch.setitem(ARCH_REGISTRY._obj_map, "FakeIPADArch", FakeIPADArch)
+    monkeypatch.setitem(DEFAULT_CONFIGS, "ipad_fake_test", {
+        "metric_opts": {"type": "FakeIPADArch"}, "metric_mode": "NR", "lower_better": False,
+        "score_range": "0, 1"})
+    out = io.StringIO()
+    code = score.run(parse([str(image_folder / "d.png"), "--metric", "ipad_fake_test"]), stdout=out)
+    assert code == score.EXIT_OK
+    assert fake_scorer.batch_shapes == [(1, 3, 48, 64)]
+    assert out.getvalue().splitlines()[1].split()[1] == f"{1 - 128 / 255:.4f}"
+
+
+def test_overlay_names_unique_and_readable(tmp_path: Path) -> None:
+    paths = [tmp_path / "a" / "x.png", tmp_path / "b" / "x.png", tmp_path / "a" / "x.png"]
+    assert score.overlay_names(paths) == ["a__x.png.overlay.png", "b__x.png.overlay.png",
+                                          "a__x.png-2.overlay.png"]
+    assert score.overlay_names([tmp_path / "only.jpg"]) == ["only.jpg.overlay.png"]
