@@ -1,0 +1,96 @@
+"""Contact sheet of an IPAD-Synth benchmark (image, mask overlay, label), and/or its statistics as markdown."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+HELP = "contact sheet and statistics of an IPAD-Synth benchmark folder"
+
+_COLOURS = {"ghosting": (255, 64, 64), "flare": (255, 200, 0), "moire": (0, 160, 255)}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("root", help="benchmark folder (with manifest.csv)")
+    parser.add_argument("--n", type=int, default=24, help="number of samples on the sheet")
+    parser.add_argument("--out", default=None, help="sheet PNG to write (omit for --stats only)")
+    parser.add_argument("--split", default=None, choices=["train", "val", "test"])
+    parser.add_argument("--label", default=None, choices=["clean", "ghosting", "flare", "moire"])
+    parser.add_argument("--tile", type=int, default=160, help="tile side in px")
+    parser.add_argument("--cols", type=int, default=4, help="samples per row")
+    parser.add_argument("--seed", type=int, default=0, help="which samples are shown")
+    parser.add_argument("--stats", action="store_true", help="print counts, mask-area and severity statistics")
+
+
+def _rows(root: Path, split: str | None, label: str | None) -> list[dict]:
+    with (root / "manifest.csv").open(newline="") as f:
+        return [r for r in csv.DictReader(f) if (split is None or r["split"] == split)
+                and (label is None or r["label"] == label)]
+
+
+def contact_sheet(root: Path, rows: list[dict], tile: int, cols: int):
+    """Image and mask-overlay tiles side by side, captioned with label, split and severity."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    cols = max(1, min(cols, len(rows)))
+    n_rows = -(-len(rows) // cols)
+    cap = 14
+    sheet = Image.new("RGB", (cols * 2 * tile, n_rows * (tile + cap)), (24, 24, 24))
+    draw = ImageDraw.Draw(sheet)
+    for k, row in enumerate(rows):
+        img = Image.open(root / row["image"]).convert("RGB").resize((tile, tile), Image.LANCZOS)
+        over = np.asarray(img, np.float32)
+        if row["mask"]:
+            m = np.asarray(Image.open(root / row["mask"]).convert("L").resize((tile, tile))) > 127
+            over[m] = 0.5 * over[m] + 0.5 * np.asarray(_COLOURS[row["label"]], np.float32)
+        x, y = (k % cols) * 2 * tile, (k // cols) * (tile + cap)
+        sheet.paste(img, (x, y + cap))
+        sheet.paste(Image.fromarray(over.astype(np.uint8)), (x + tile, y + cap))
+        draw.text((x + 2, y + 1), f"{row['label']} {row['split']} s={float(row['severity']):.2f}", fill=(230, 230, 230))
+    return sheet
+
+
+def stats_markdown(rows: list[dict], root: Path) -> str:
+    """Counts per split and label, mask area and severity quantiles per label, as markdown tables."""
+    import numpy as np
+    from PIL import Image
+
+    labels = ["clean", "ghosting", "flare", "moire"]
+    splits = ["train", "val", "test"]
+    lines = ["| split | " + " | ".join(labels) + " | total |", "|---" * (len(labels) + 2) + "|"]
+    for s in splits:
+        counts = [sum(r["split"] == s and r["label"] == lab for r in rows) for lab in labels]
+        lines.append(f"| {s} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
+    q = (0.1, 0.25, 0.5, 0.75, 0.9)
+    lines += ["", "Mask area (fraction of the image) and severity, per artifact:", "",
+              "| label | n | area p10 | p25 | median | p75 | p90 | severity mean | sev < 0.33 | 0.33-0.67 | > 0.67 |",
+              "|---" * 11 + "|"]
+    for lab in labels[1:]:
+        sub = [r for r in rows if r["label"] == lab]
+        if not sub:
+            continue
+        area = np.array([(np.asarray(Image.open(root / r["mask"])) > 127).mean() for r in sub])
+        sev = np.array([float(r["severity"]) for r in sub])
+        bins = np.histogram(sev, bins=[0, 1 / 3, 2 / 3, 1.0001])[0]
+        lines.append(f"| {lab} | {len(sub)} | " + " | ".join(f"{v:.3f}" for v in np.quantile(area, q))
+                     + f" | {sev.mean():.2f} | " + " | ".join(map(str, bins)) + " |")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    root = Path(args.root)
+    rows = _rows(root, args.split, args.label)
+    if not rows:
+        print("no samples match")
+        return 1
+    if args.stats:
+        print(stats_markdown(rows, root))
+    if args.out:
+        pick = np.random.default_rng(args.seed).permutation(len(rows))[: args.n]
+        contact_sheet(root, [rows[i] for i in sorted(pick)], args.tile, args.cols).save(args.out, optimize=True)
+        print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,1 @@
+"""Data: artifact synthesis, scene splits, the shared finishing path, datasets and the IPAD-Synth benchmark."""

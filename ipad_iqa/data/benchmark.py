@@ -1,0 +1,226 @@
+"""Writer of the IPAD-Synth benchmark folder: images, masks, ``manifest.csv``, reproducibly and safely.
+
+Layout of ``OUT``::
+
+    benchmark.json          the specification (counts, seed, size, sources, code version): identifies the benchmark
+    manifest.csv            image,mask,label,split,source,severity,params (paths relative to OUT; params JSON)
+    SHA256SUMS              checksum of every image and mask, for verification on rerun
+    skipped_sources.csv     unreadable or too small source photos, with the reason (header only if none)
+    images/<split>/<label>/<index>.png, masks/<split>/<label>/<index>.png (no mask for clean)
+
+Every sample is a pure function of ``(seed, index)`` and its source, so the output is byte-identical whatever
+the number of workers. Images are PNG for all labels (lossless on top of the shared JPEG history applied by
+``pipeline.finish``), so the file encoding is identical for every label.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ipad_iqa.data.pipeline import load_image, render_sample
+from ipad_iqa.data.sources import (
+    SKIMAGE_PREFIX,
+    SKIMAGE_SAMPLES,
+    list_clean_pool,
+    skimage_loader,
+    source_name,
+)
+from ipad_iqa.data.splits import split_of
+from ipad_iqa.data.synth import ARTIFACTS
+from ipad_iqa.data.synth.common import as_rgb
+
+FORMAT_VERSION = 1
+MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params")
+
+
+class BenchmarkExistsError(RuntimeError):
+    """OUT already holds something else: we never overwrite a benchmark silently."""
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """Everything that determines the benchmark's bytes."""
+
+    n_per_class: int
+    n_clean: int
+    seed: int
+    size: int
+    sources: tuple[str, ...]  # readable source names, in order
+    source_root: str  # clean directory, or "skimage"
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> dict:
+        return asdict(self) | {"sources": list(self.sources)}
+
+
+def discover_sources(clean_dir: str | Path | None) -> tuple[dict[str, Callable[[], np.ndarray]], str]:
+    """Name -> loader of every candidate source: the files of ``clean_dir``, or the scikit-image samples."""
+    if clean_dir is None:
+        return {SKIMAGE_PREFIX + n: skimage_loader(n) for n in SKIMAGE_SAMPLES}, "skimage"
+    root = Path(clean_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"--clean-dir {root} is not a directory")
+    return {source_name(p, root): (lambda p=p: load_image(p)) for p in list_clean_pool(root)}, str(root.resolve())
+
+
+def check_sources(loaders: dict[str, Callable[[], np.ndarray]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Decode every source once: (readable names, [(name, reason)] of the skipped ones)."""
+    ok, skipped = [], []
+    for name, load in loaders.items():
+        try:
+            as_rgb(load())
+            ok.append(name)
+        except Exception as exc:  # any decoding failure means: skip and record
+            skipped.append((name, f"{type(exc).__name__}: {exc}"))
+    return ok, skipped
+
+
+def task_labels(spec: BenchmarkSpec) -> list[str]:
+    """Label of every sample index: a seeded interleaving of the requested counts."""
+    labels = ["clean"] * spec.n_clean + [a for a in ARTIFACTS for _ in range(spec.n_per_class)]
+    order = np.random.default_rng([spec.seed, 0]).permutation(len(labels))
+    return [labels[i] for i in order]
+
+
+def task_sources(spec: BenchmarkSpec, n: int) -> list[str]:
+    """Source of every sample index: sources cycled in a seeded order, so each photo is used about equally."""
+    perm = np.random.default_rng([spec.seed, 1]).permutation(len(spec.sources))
+    return [spec.sources[perm[i % len(perm)]] for i in range(n)]
+
+
+def _png(array: np.ndarray) -> bytes:
+    """Deterministic PNG bytes (fixed compression, no metadata)."""
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+_LOADERS: dict[str, Callable[[], np.ndarray]] = {}
+
+
+@lru_cache(maxsize=8)
+def _cached_source(name: str) -> np.ndarray:
+    return as_rgb(_LOADERS[name]())
+
+
+def _init_worker(loaders: dict[str, Callable[[], np.ndarray]]) -> None:
+    _LOADERS.clear()
+    _LOADERS.update(loaders)
+
+
+def _render(job: tuple[int, str, str, int, int]) -> tuple[int, dict, bytes, bytes | None]:
+    """Render sample ``index``: (index, manifest row, image PNG, mask PNG or None)."""
+    index, label, source, seed, size = job
+    sample = render_sample(_cached_source(source), label, (seed, 2, index), size,
+                           min_mask_pixels=max(32, size * size // 2000))
+    split = split_of(source)
+    stem = f"{split}/{label}/{index:05d}.png"
+    row = {
+        "image": f"images/{stem}",
+        "mask": "" if label == "clean" else f"masks/{stem}",
+        "label": label,
+        "split": split,
+        "source": source,
+        "severity": f"{sample.severity:.4f}",
+        "params": json.dumps(sample.params, sort_keys=True, separators=(",", ":")),
+    }
+    mask_png = None if label == "clean" else _png(sample.mask.astype(np.uint8) * 255)
+    return index, row, _png(sample.image), mask_png
+
+
+def _jobs(spec: BenchmarkSpec) -> list[tuple[int, str, str, int, int]]:
+    labels = task_labels(spec)
+    sources = task_sources(spec, len(labels))
+    return [(i, labels[i], sources[i], spec.seed, spec.size) for i in range(len(labels))]
+
+
+def _run_jobs(jobs: Sequence[tuple], loaders: dict, workers: int) -> Iterator[tuple[int, dict, bytes, bytes | None]]:
+    """Render in order, in this process or a pool; ``imap`` keeps results ordered so output never depends on it."""
+    if workers <= 1:
+        _init_worker(loaders)
+        yield from map(_render, jobs)
+        return
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(loaders,)) as pool:
+        yield from pool.imap(_render, jobs, chunksize=4)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _verify(out: Path) -> list[str]:
+    """Files listed in SHA256SUMS that are missing or differ."""
+    sums = out / "SHA256SUMS"
+    if not sums.is_file() or not (out / "manifest.csv").is_file():
+        return ["SHA256SUMS/manifest.csv"]
+    bad = []
+    for line in sums.read_text().splitlines():
+        digest, rel = line.split("  ", 1)
+        p = out / rel
+        if not p.is_file() or _sha(p.read_bytes()) != digest:
+            bad.append(rel)
+    return bad
+
+
+def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: int, n_clean: int, seed: int,
+                    size: int, workers: int = 1, progress: bool = True) -> str:
+    """Write (or verify, or finish) the benchmark in ``out``; returns a one-line summary.
+
+    Refuses with :class:`BenchmarkExistsError` when ``out`` is non-empty and is not this same benchmark.
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    loaders, root = discover_sources(clean_dir)
+    names, skipped = check_sources(loaders)
+    for name, reason in skipped:
+        print(f"warning: skipping unreadable source {name}: {reason}", file=sys.stderr)
+    if not names:
+        raise ValueError("no readable source images")
+    spec = BenchmarkSpec(n_per_class, n_clean, seed, size, tuple(names), root)
+    spec_file = out / "benchmark.json"
+    if out.exists() and any(out.iterdir()):
+        if not spec_file.is_file():
+            raise BenchmarkExistsError(f"{out} is not empty and holds no benchmark.json; choose an empty folder")
+        if json.loads(spec_file.read_text()) != spec.to_json():
+            raise BenchmarkExistsError(f"{out} holds a different benchmark (see {spec_file}); refusing to overwrite."
+                                       " Use another --out or delete the folder yourself.")
+        if not _verify(out):
+            return f"{out}: benchmark already complete and verified ({len(task_labels(spec))} samples); nothing to do"
+    out.mkdir(parents=True, exist_ok=True)
+    spec_file.write_text(json.dumps(spec.to_json(), indent=1) + "\n")
+    with (out / "skipped_sources.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["source", "reason"])
+        w.writerows(skipped)
+    jobs = _jobs(spec)
+    rows, sums = [], []
+    results = _run_jobs(jobs, {n: loaders[n] for n in names}, workers)
+    for _, row, image_png, mask_png in tqdm(results, total=len(jobs), disable=not progress, desc="IPAD-Synth"):
+        for rel, data in ((row["image"], image_png), (row["mask"], mask_png)):
+            if data is None:
+                continue
+            path = out / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            sums.append(f"{_sha(data)}  {rel}")
+        rows.append(row)
+    with (out / "manifest.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+    return f"{out}: wrote {len(rows)} samples from {len(names)} sources ({len(skipped)} skipped)"

@@ -1,0 +1,150 @@
+"""Local ghosting: misaligned multi-frame fusion and optical ghost copies, in linear light.
+
+Three physical causes, one per ``mode``:
+
+* ``motion``: an object moves between the frames of a burst/HDR fusion. Inside the moving region ``S`` the
+  result mixes the reference frame with the displaced one, ``I_g = w I + (1 - w) T_d(I)`` over
+  ``S u T_d S`` with a soft alpha (fusion weight maps are smooth): semi-transparent copies, double contours.
+* ``fusion``: a hand-shaken frame fused only where it is better exposed (highlights or shadows), so the
+  small global shake ``d`` shows as double edges confined to those tonal regions of one part of the frame.
+* ``optical``: a bright object is reflected between lens/filter surfaces and reappears as a faint, defocused,
+  displaced copy, ``I + g G_sigma * T_d(I B)``, with ``B`` a soft mask of the bright object.
+
+Regions are centred where the image has texture (or, for ``optical``, light), so the change is visible.
+**Mask rule**: union of the displaced regions (``S u T_d S`` or the displaced bright object, dilated by 2 px)
+intersected with ``common.change_mask(mean |sRGB(out) - sRGB(in)|)``: only pixels where the copy actually differs
+from what was there are annotated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from ipad_iqa.data.synth.common import (
+    LUMA,
+    SynthResult,
+    as_rgb,
+    change_mask,
+    jsonable,
+    lerp,
+    linear_to_srgb,
+    loguniform,
+    mean_abs_change,
+    pick_weighted,
+    sample_severity,
+    srgb_to_linear,
+    texture_weights,
+)
+
+MODES = ("motion", "fusion", "optical")
+
+
+@dataclass(frozen=True)
+class GhostingParams:
+    """Ghosting parameters; ``region_radius`` is a fraction of the image's short side."""
+
+    severity: float
+    mode: str  # one of MODES
+    shift_px: float
+    angle: float  # radians, direction of the displacement
+    opacity: float  # 1 - w for motion/fusion; reflection gain g for optical
+    region_radius: float
+    region_aspect: float
+    region_rotation: float
+    irregularity: float  # boundary wobble of the moving region
+    blur_sigma: float  # defocus of optical ghosts (px)
+    shadows: bool  # fusion: shaken frame used in shadows instead of highlights
+
+    @classmethod
+    def sample(cls, rng: np.random.Generator, severity: float | None = None) -> GhostingParams:
+        """Draw parameters; severity sets opacity and displacement, the rest is free variety."""
+        s = sample_severity(rng, severity)
+        mode = str(rng.choice(MODES, p=[0.5, 0.25, 0.25]))
+        shift = {"motion": lerp(2.0, 20.0, s), "fusion": lerp(1.5, 7.0, s), "optical": lerp(6.0, 40.0, s)}[mode]
+        opacity = lerp(0.25, 0.8, s) if mode == "optical" else lerp(0.12, 0.5, s)
+        return cls(
+            severity=s,
+            mode=mode,
+            shift_px=shift * loguniform(rng, 0.8, 1.25),
+            angle=float(rng.uniform(0, 2 * np.pi)),
+            opacity=opacity * loguniform(rng, 0.85, 1.15),
+            region_radius=loguniform(rng, 0.08, 0.3),
+            region_aspect=loguniform(rng, 0.5, 2.0),
+            region_rotation=float(rng.uniform(0, np.pi)),
+            irregularity=float(rng.uniform(0.0, 0.4)),
+            blur_sigma=float(rng.uniform(0.5, 3.0)),
+            shadows=bool(rng.random() < 0.3),
+        )
+
+
+def _box(shape: tuple[int, int], centre: tuple[int, int], reach: float) -> tuple[slice, slice]:
+    """Window of half-size ``reach`` around ``centre``, clipped to the image: all work happens inside it."""
+    r = int(np.ceil(reach))
+    return (slice(max(0, centre[0] - r), min(shape[0], centre[0] + r + 1)),
+            slice(max(0, centre[1] - r), min(shape[1], centre[1] + r + 1)))
+
+
+def _blob(box_shape: tuple[int, int], centre: tuple[float, float], radius_px: float, prm: GhostingParams,
+          rng: np.random.Generator) -> np.ndarray:
+    """Soft irregular elliptical region in [0, 1] (a moving object's support), in box coordinates."""
+    h, w = box_shape
+    ry, rx = radius_px * np.sqrt(prm.region_aspect), radius_px / np.sqrt(prm.region_aspect)
+    yy, xx = np.ogrid[:h, :w]
+    dy, dx = (yy - centre[0]).astype(np.float32), (xx - centre[1]).astype(np.float32)
+    c, s = np.cos(prm.region_rotation), np.sin(prm.region_rotation)
+    q = ((c * dy + s * dx) / ry) ** 2 + ((-s * dy + c * dx) / rx) ** 2
+    coarse = np.asarray(Image.fromarray(rng.normal(size=(6, 6)).astype(np.float32), mode="F")
+                        .resize((w, h), Image.BICUBIC))
+    inside = (np.sqrt(q) + prm.irregularity * coarse < 1.0).astype(np.float32)
+    return ndimage.gaussian_filter(inside, 2.0)
+
+
+def _shift(x: np.ndarray, d: tuple[float, float]) -> np.ndarray:
+    """``T_d``: translate content by ``d`` = (dy, dx) px with bilinear interpolation, edges replicated."""
+    shift = (d[0], d[1], 0) if x.ndim == 3 else d
+    return ndimage.shift(x, shift, order=1, mode="nearest", prefilter=False)
+
+
+def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingParams | None = None) -> SynthResult:
+    """Add local ghosting to ``image`` (see module docstring for the model and the mask rule)."""
+    src = as_rgb(image)
+    prm = params if params is not None else GhostingParams.sample(rng)
+    lin = srgb_to_linear(src)
+    shape = src.shape[:2]
+    d = (prm.shift_px * np.sin(prm.angle), prm.shift_px * np.cos(prm.angle))
+    margin = int(min(shape) * 0.05)
+    lum = lin @ LUMA
+    radius = prm.region_radius * min(shape)
+    reach = radius * np.sqrt(max(prm.region_aspect, 1 / prm.region_aspect)) * (1 + prm.irregularity) \
+        + prm.shift_px + 3 * prm.blur_sigma + 8
+    if prm.mode == "optical":
+        centre = pick_weighted(rng, ndimage.uniform_filter(lum, 7) ** 4, margin)
+    else:
+        centre = pick_weighted(rng, texture_weights(lin), margin)
+    box = _box(shape, centre, reach)
+    blin, blum = lin[box], lum[box]
+    region = _blob(blin.shape[:2], (centre[0] - box[0].start, centre[1] - box[1].start), radius, prm, rng)
+    if prm.mode == "optical":
+        bright = np.clip((blum - np.quantile(blum, 0.8)) / 0.1, 0.0, 1.0) * region
+        ghost = _shift(ndimage.gaussian_filter(blin * bright[..., None], (prm.blur_sigma, prm.blur_sigma, 0)), d)
+        new = blin + prm.opacity * ghost
+        support = _shift(bright, d) > 0.01
+    else:
+        if prm.mode == "fusion":
+            tone = 1.0 - blum if prm.shadows else blum
+            region = region * np.clip((tone - np.quantile(tone, 0.5)) / 0.15, 0.0, 1.0)
+        alpha = np.maximum(region, _shift(region, d))
+        new = blin + (prm.opacity * alpha)[..., None] * (_shift(blin, d) - blin)
+        support = alpha > 0.01
+    out = src.copy()
+    out[box] = linear_to_srgb(new)
+    region_mask = np.zeros(shape, bool)
+    region_mask[box] = ndimage.binary_dilation(support, iterations=2)
+    mask = change_mask(mean_abs_change(out, src), region=region_mask)
+    h, w = shape
+    info = asdict(prm) | {"kind": "ghosting", "centre": [centre[0] / h, centre[1] / w]}
+    return SynthResult(image=out, mask=mask, severity=prm.severity, params=jsonable(info))

@@ -1,0 +1,91 @@
+"""Splits, shared finishing path and the on-the-fly dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
+from ipad_iqa.data.pipeline import render_sample
+from ipad_iqa.data.sources import list_clean_pool
+from ipad_iqa.data.splits import split_of
+
+
+def test_split_is_stable_and_balanced():
+    names = [f"set/{i}.jpg" for i in range(3000)]
+    splits = [split_of(n) for n in names]
+    assert splits == [split_of(n) for n in reversed(names)][::-1]
+    frac = {s: splits.count(s) / len(splits) for s in ("train", "val", "test")}
+    assert abs(frac["train"] - 0.8) < 0.03 and abs(frac["val"] - 0.1) < 0.03
+    assert split_of("a/b.jpg") == split_of("a\\b.jpg")
+    with pytest.raises(ValueError):
+        split_of("x", (0.5, 0.5, 0.5))
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory, photos):
+    root = tmp_path_factory.mktemp("pool")
+    for k, (name, img) in enumerate(photos.items()):
+        sub = root / ("a" if k % 2 else "b")
+        sub.mkdir(exist_ok=True)
+        Image.fromarray((img * 255).astype(np.uint8)).save(sub / f"{name}.jpg", quality=92)
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_clean_pool_listing(pool):
+    files = list_clean_pool(pool)
+    assert len(files) == 3 and all(f.suffix == ".jpg" for f in files)
+    by_split = sum(len(list_clean_pool(pool, s)) for s in ("train", "val", "test"))
+    assert by_split == 3
+
+
+def test_clean_and_artifact_share_finishing(photos):
+    """Same seed -> same canvas and same finishing draws, whatever the label."""
+    a = render_sample(photos["astronaut"], "clean", (1, 2), 96)
+    b = render_sample(photos["astronaut"], "flare", (1, 2), 96)
+    assert a.params["finish"] == b.params["finish"]
+    assert a.image.dtype == np.uint8 and a.image.shape == b.image.shape == (96, 96, 3)
+    assert not a.mask.any() and b.mask.any()
+
+
+def _config(**kw) -> SynthDatasetConfig:
+    base = dict(canvas_sizes=(96, 128), crop_size=80, length=24, seed=5, min_mask_pixels=16)
+    return SynthDatasetConfig(**(base | kw))
+
+
+def test_dataset_deterministic_and_consistent(pool):
+    paths = list_clean_pool(pool)
+    ds, ds2 = IPADSynthDataset(paths, _config()), IPADSynthDataset(paths, _config())
+    labels = []
+    for i in [0, 5, 11, 23, 5]:
+        a, b = ds[i], ds2[i]
+        for key in ("image", "masks", "label"):
+            assert torch.equal(a[key], b[key])
+        assert a["image"].shape == (3, 80, 80) and a["image"].dtype == torch.float32
+        assert a["masks"].shape == (3, 80, 80) and set(a["masks"].unique().tolist()) <= {0.0, 1.0}
+        lab = int(a["label"])
+        on = a["masks"].flatten(1).sum(1)
+        if lab == 0:
+            assert on.sum() == 0 and a["severity"] == 0.0
+        else:
+            assert on[lab - 1] >= 16 and on.sum() == on[lab - 1]
+        labels.append(lab)
+    assert len(set(labels)) > 1
+
+
+def test_dataset_crop_missing_artifact_is_clean(pool):
+    """With a huge min-pixels rule every crop loses its artifact label."""
+    ds = IPADSynthDataset(list_clean_pool(pool), _config(class_probs=(0, 0, 1, 0), min_mask_pixels=10**6))
+    item = ds[0]
+    assert int(item["label"]) == 0 and item["masks"].sum() == 0
+
+
+def test_dataset_in_dataloader_workers(pool):
+    """Same items with 0 and 2 workers: determinism does not depend on the process."""
+    ds = IPADSynthDataset(list_clean_pool(pool), _config(length=4))
+    loader = lambda w: torch.utils.data.DataLoader(ds, batch_size=2, num_workers=w)  # noqa: E731
+    for x, y in zip(loader(0), loader(2), strict=True):
+        assert torch.equal(x["image"], y["image"]) and torch.equal(x["label"], y["label"])

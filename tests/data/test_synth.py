@@ -1,0 +1,103 @@
+"""Contract of every synthesizer: determinism, value range, sizes, input kinds, and mask/change agreement."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ipad_iqa.data.synth import ARTIFACTS, PARAMS, SYNTHESIZERS
+from ipad_iqa.data.synth.common import as_rgb, change_mask
+
+
+def _run(name: str, image: np.ndarray, seed: int, severity: float | None = None):
+    rng = np.random.default_rng(seed)
+    return SYNTHESIZERS[name](image, rng, PARAMS[name].sample(rng, severity))
+
+
+def test_registry_keys():
+    assert set(SYNTHESIZERS) == {"ghosting", "flare", "moire"} == set(ARTIFACTS)
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_deterministic_and_in_range(name, photos):
+    a = _run(name, photos["astronaut"], 7)
+    b = _run(name, photos["astronaut"], 7)
+    np.testing.assert_array_equal(a.image, b.image)
+    np.testing.assert_array_equal(a.mask, b.mask)
+    assert a.image.dtype == np.float32 and a.image.shape == photos["astronaut"].shape
+    assert a.mask.dtype == bool and a.mask.shape == a.image.shape[:2]
+    assert 0.0 <= a.image.min() and a.image.max() <= 1.0
+    assert 0.0 <= a.severity <= 1.0
+    assert json.loads(json.dumps(a.params)) == a.params
+    c = _run(name, photos["astronaut"], 8)
+    assert not np.array_equal(a.image, c.image)
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_params_none_samples_from_rng(name, photos):
+    a = SYNTHESIZERS[name](photos["coffee"], np.random.default_rng(3), None)
+    b = SYNTHESIZERS[name](photos["coffee"], np.random.default_rng(3), None)
+    np.testing.assert_array_equal(a.image, b.image)
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+@pytest.mark.parametrize("seed", range(4))
+def test_mask_holds_the_change(name, seed, photos):
+    """>= 80% of the absolute change lies in the mask, and the mask is mostly made of changed pixels."""
+    img = list(photos.values())[seed % len(photos)]
+    res = _run(name, img, 100 + seed, severity=[0.05, 0.35, 0.65, 0.95][seed])
+    change = np.abs(res.image - img).mean(axis=2)
+    assert res.mask.any(), "artifact left no mask"
+    assert (change * res.mask).sum() >= 0.8 * change.sum()
+    from scipy import ndimage
+
+    touched = ndimage.binary_dilation(change > 0.5 / 255, iterations=3)
+    assert (res.mask & ~touched).sum() <= 0.05 * res.mask.sum(), "mask covers untouched area"
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+@pytest.mark.parametrize("shape", [(64, 64), (64, 150), (97, 70)])
+def test_any_size(name, shape):
+    img = np.random.default_rng(0).uniform(0.2, 0.8, (*shape, 3)).astype(np.float32)
+    res = _run(name, img, 1)
+    assert res.image.shape == (*shape, 3) and res.mask.shape == shape
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_grayscale_and_rgba(name, photos):
+    gray = photos["astronaut"].mean(axis=2)
+    assert _run(name, gray, 2).image.shape == (*gray.shape, 3)
+    rgba = np.concatenate([photos["astronaut"], np.ones((*gray.shape, 1), np.float32)], axis=2)
+    np.testing.assert_array_equal(_run(name, rgba, 2).image, _run(name, photos["astronaut"], 2).image)
+
+
+def test_input_handling():
+    rgba = np.zeros((64, 64, 4), np.float32)
+    np.testing.assert_allclose(as_rgb(rgba), 0.5)  # fully transparent -> mid grey
+    assert as_rgb(np.full((64, 64), 255, np.uint8)).max() == 1.0
+    with pytest.raises(ValueError):
+        as_rgb(np.zeros((32, 80, 3), np.float32))
+
+
+def test_change_mask_rule():
+    energy = np.zeros((100, 100), np.float32)
+    energy[40:60, 40:60] = 0.05
+    mask = change_mask(energy)
+    assert mask[45:55, 45:55].all() and not mask[:30].any()
+    assert not change_mask(np.zeros((64, 64), np.float32)).any()
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_severity_orders_strength(name, photos):
+    """Mean change grows with severity (averaged over seeds): severity means something."""
+    def strength(sev: float) -> float:
+        return float(np.mean([np.abs(_run(name, photos["rocket"], s, sev).image - photos["rocket"]).mean()
+                              for s in range(6)]))
+    assert strength(0.05) < strength(0.95)
+
+
+def test_params_sample_rejects_bad_severity():
+    with pytest.raises(ValueError):
+        PARAMS["flare"].sample(np.random.default_rng(0), 1.5)
