@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "make-benchmark": "make_benchmark",
     "show-benchmark": "show_benchmark",
     "train": "train",
+    "evaluate": "evaluate",
 }
 
 

@@ -1,0 +1,87 @@
+"""Per-method prediction cache, so an interrupted or extended evaluation only predicts what is missing.
+
+One compressed ``.npz`` per (method, image): score, class probabilities, maps downsampled to ``map_side``
+(float16) and the time the prediction took. Metrics are always computed from the cached record, so a resumed
+run gives exactly the numbers of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ipad_iqa.output import IPADOutput
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's cached prediction."""
+
+    score: float
+    class_probs: np.ndarray  # (3,)
+    maps: np.ndarray  # (3, h, w) float16, long side <= map_side
+    cpu_s: float  # process CPU seconds spent on this image (batch time / batch size)
+    wall_s: float
+
+    def maps_at(self, size: tuple[int, int]) -> np.ndarray:
+        """Maps upsampled (bilinear) to ``size``, float32 in [0, 1]."""
+        t = torch.from_numpy(self.maps.astype(np.float32))[None]
+        if tuple(t.shape[-2:]) != tuple(size):
+            t = F.interpolate(t, size=size, mode="bilinear", align_corners=False)
+        return t[0].clamp(0, 1).numpy()
+
+
+class PredictionCache:
+    """``root/<method>/<hash of image key>.npz``."""
+
+    def __init__(self, root: Path, method: str, map_side: int = 256) -> None:
+        self.dir = Path(root) / method
+        self.map_side = map_side
+
+    def read_info(self) -> tuple[bool, tuple[str, ...]] | None:
+        """(has_maps, classes) of the method, if a previous run recorded them."""
+        f = self.dir / "method.json"
+        if not f.is_file():
+            return None
+        info = json.loads(f.read_text())
+        return bool(info["has_maps"]), tuple(info["classes"])
+
+    def write_info(self, has_maps: bool, classes: tuple[str, ...]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "method.json").write_text(json.dumps({"has_maps": has_maps, "classes": list(classes)}))
+
+    def path(self, key: str) -> Path:
+        return self.dir / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.npz"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def load(self, key: str) -> Prediction:
+        with np.load(self.path(key)) as z:
+            return Prediction(float(z["score"]), z["class_probs"], z["maps"], float(z["cpu_s"]), float(z["wall_s"]))
+
+    def store(self, keys: list[str], out: IPADOutput, cpu_s: float, wall_s: float) -> list[Prediction]:
+        """Downsample and write one record per image of a batch; returns what was written."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        maps = out.maps.detach().float().cpu()
+        h, w = maps.shape[-2:]
+        scale = self.map_side / max(h, w)
+        if scale < 1:
+            maps = F.interpolate(maps, size=(max(1, round(h * scale)), max(1, round(w * scale))), mode="area")
+        n = len(keys)
+        preds = []
+        for i, key in enumerate(keys):
+            p = Prediction(float(out.score[i].item()), out.class_probs[i].detach().float().cpu().numpy(),
+                           maps[i].numpy().astype(np.float16), cpu_s / n, wall_s / n)
+            tmp = self.path(key).with_suffix(".tmp.npz")
+            np.savez_compressed(tmp, score=p.score, class_probs=p.class_probs, maps=p.maps,
+                                cpu_s=p.cpu_s, wall_s=p.wall_s, key=key)
+            tmp.replace(self.path(key))  # atomic: an interrupted write never leaves a truncated record
+            preds.append(p)
+        return preds

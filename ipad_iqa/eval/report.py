@@ -1,0 +1,152 @@
+"""Evaluation outputs: metrics.json, run.json, markdown tables, a docs fragment, curve plots, a qualitative grid.
+
+Numbers in the docs come from here (``docs_fragment``), never typed by hand. matplotlib is imported inside
+the plotting functions only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ipad_iqa.eval.cache import PredictionCache
+from ipad_iqa.eval.harness import LABELS, EvalConfig, MethodRun, Sample, load_mask, load_rgb
+from ipad_iqa.output import ARTIFACT_CLASSES
+
+GROUP_ORDER: tuple[str, ...] = ("mean", *ARTIFACT_CLASSES, "any")
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One row of the qualitative grid: the image, its ground truth and each method's map for its class."""
+
+    title: str
+    image: np.ndarray  # (H, W, 3) in [0, 1]
+    truth: np.ndarray  # (H, W) bool
+    maps: dict[str, np.ndarray]  # method -> (H, W) in [0, 1]
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def metric_tables(runs: Mapping[str, MethodRun]) -> str:
+    """One markdown table per class group (methods x metrics), then a timing table."""
+    parts = []
+    groups = [g for g in GROUP_ORDER if any(g in r.metrics for r in runs.values())]
+    for group in groups:
+        names = list(dict.fromkeys(m for r in runs.values() for m in r.metrics.get(group, {})))
+        parts.append(f"### {group}\n")
+        parts.append("| method | " + " | ".join(names) + " |")
+        parts.append("|---|" + "---:|" * len(names))
+        for method, run in runs.items():
+            values = run.metrics.get(group, {})
+            parts.append(f"| {method} | " + " | ".join(_fmt(values.get(m)) for m in names) + " |")
+        parts.append("")
+    parts.append("### cost\n")
+    parts.append("| method | CPU s / image | wall s / image | images | predicted | from cache | n/a (no reference) |")
+    parts.append("|---|---:|---:|---:|---:|---:|---:|")
+    for method, r in runs.items():
+        parts.append(f"| {method} | {_fmt(r.cpu_s_per_image)} | {_fmt(r.wall_s_per_image)} | {r.n_images} "
+                     f"| {r.n_predicted} | {r.n_cached} | {r.n_skipped} |")
+    return "\n".join(parts) + "\n"
+
+
+def docs_fragment(runs: Mapping[str, MethodRun], command: str, title: str) -> str:
+    """A page fragment for ``docs/results.md``: what was run (exact command) and the tables."""
+    notes = ("Per class k: pixel metrics over images labelled k or clean (positives = class-k mask pixels); "
+             "image metrics rank class-k images against clean ones by the class-k probability; `mean` averages "
+             "the classes; `any` ranks all artifact images against clean ones by 1 - score. `n/a`: the method "
+             "gives no maps (pixel metrics) or does not address the class.")
+    return f"## {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
+
+
+def write_json(runs: Mapping[str, MethodRun], out: Path, info: dict) -> None:
+    """``metrics.json`` (method -> class -> metric) and ``run.json`` (command, timing, counts)."""
+    (out / "metrics.json").write_text(json.dumps({m: r.metrics for m, r in runs.items()}, indent=2))
+    info = info | {"methods": {m: {"cpu_s_per_image": r.cpu_s_per_image, "wall_s_per_image": r.wall_s_per_image,
+                                   "n_images": r.n_images, "n_predicted": r.n_predicted, "n_cached": r.n_cached,
+                                   "n_skipped": r.n_skipped, "has_maps": r.has_maps, "classes": list(r.classes)}
+                               for m, r in runs.items()}}
+    (out / "run.json").write_text(json.dumps(info, indent=2))
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(runs: Mapping[str, MethodRun], out: Path) -> list[Path]:
+    """One PNG per class: pixel ROC, pixel PR, image ROC, image PR, one line per method."""
+    plt = _pyplot()
+    written = []
+    panels = [("pixel", "fpr", "tpr", "pixel ROC"), ("pixel", "recall", "precision", "pixel PR"),
+              ("image", "fpr", "tpr", "image ROC"), ("image", "recall", "precision", "image PR")]
+    for group in (*ARTIFACT_CLASSES, "any"):
+        fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+        drawn = False
+        for ax, (level, x, y, title) in zip(axes, panels, strict=True):
+            for method, run in runs.items():
+                pts = run.curves.get(group, {}).get(level, {})
+                if pts and group in (*run.classes, "any") and (level == "image" or run.has_maps):
+                    ax.plot(pts[x], pts[y], label=method)
+                    drawn = True
+            ax.set(title=f"{group}: {title}", xlabel=x, ylabel=y, xlim=(0, 1), ylim=(0, 1.02))
+            if ax.lines:
+                ax.legend(fontsize=7)
+        if drawn:
+            path = out / f"curves_{group}.png"
+            fig.tight_layout()
+            fig.savefig(path, dpi=90)
+            written.append(path)
+        plt.close(fig)
+    return written
+
+
+def plot_grid(rows: Sequence[GridRow], path: Path) -> Path:
+    """Image | ground truth | one column per method."""
+    plt = _pyplot()
+    methods = list(rows[0].maps) if rows else []
+    ncols = 2 + len(methods)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.4 * ncols, 2.4 * len(rows)), squeeze=False)
+    for r, row in enumerate(rows):
+        panels = [(row.image, None, row.title), (row.truth.astype(float), "gray", "ground truth")]
+        panels += [(row.maps[m], "inferno", m) for m in methods]
+        for ax, (img, cmap, title) in zip(axes[r], panels, strict=True):
+            ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+            ax.set_title(title, fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def grid_rows(samples: Sequence[Sample], runs: Mapping[str, MethodRun], config: EvalConfig) -> list[GridRow]:
+    """The first sample of each label (artifact classes first), with every method's cached map for it."""
+    rows = []
+    for label in (1, 2, 3, 0):
+        s = next((s for s in samples if s.label == label), None)
+        if s is None:
+            continue
+        image = load_rgb(s.path).permute(1, 2, 0).numpy()
+        size = image.shape[:2]
+        truth = load_mask(s.mask) if s.mask else np.zeros(size, bool)
+        maps = {}
+        for method, run in runs.items():
+            cache = PredictionCache(config.out / "cache", method, config.map_side)
+            if not (run.has_maps and cache.has(s.key)):
+                continue
+            m = cache.load(s.key).maps_at(size)
+            maps[method] = m[label - 1] if label else m.max(0)
+        rows.append(GridRow(title=f"{LABELS[label]}: {Path(s.key).name}", image=image, truth=truth, maps=maps))
+    methods = [m for m in runs if all(m in r.maps for r in rows)]
+    return [GridRow(r.title, r.image, r.truth, {m: r.maps[m] for m in methods}) for r in rows]

@@ -1,0 +1,160 @@
+"""End to end: the evaluate command on a tiny fixture benchmark and a tiny real-photo folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ipad_iqa.cli.main import main
+from ipad_iqa.eval.harness import real_samples
+
+SIZE = 64
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def _scene(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    base = 0.4 + 0.1 * np.sin(xx / 9 + seed) * np.cos(yy / 11) + 0.02 * rng.standard_normal((SIZE, SIZE))
+    return np.repeat(base[..., None], 3, axis=2)
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return (np.clip(x, 0, 1) * 255).round().astype(np.uint8)
+
+
+@pytest.fixture()
+def benchmark(tmp_path: Path) -> Path:
+    """2 clean + 1 image per class in split test, 1 clean in train; the flare source has no clean image."""
+    root = tmp_path / "bench"
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    rows = []
+    box = np.zeros((SIZE, SIZE), bool)
+    box[16:48, 16:48] = True
+
+    def add(name: str, label: str, split: str, source: str, image: np.ndarray, mask: np.ndarray | None) -> None:
+        img = f"images/{split}/{label}/{name}.png"
+        _save(root / img, _u8(image))
+        m = ""
+        if mask is not None:
+            m = f"masks/{split}/{label}/{name}.png"
+            _save(root / m, mask.astype(np.uint8) * 255)
+        rows.append({"image": img, "mask": m, "label": label, "split": split, "source": source,
+                     "severity": "0.5", "params": "{}"})
+
+    add("c0", "clean", "test", "a", _scene(0), None)
+    add("c1", "clean", "test", "c", _scene(1), None)
+    add("c2", "clean", "train", "z", _scene(2), None)
+    ghost = _scene(0)
+    ghost[box] = 0.6 * ghost[box] + 0.4 * np.roll(_scene(0), 6, axis=1)[box]
+    add("g0", "ghosting", "test", "a", ghost, box)
+    flare = _scene(3)
+    r = np.hypot(xx - 32, yy - 32)
+    glow = 0.7 * np.exp(-r / 8)[..., None]
+    flare = flare * (1 - glow) + glow
+    flare[r < 4] = 1.0
+    add("f0", "flare", "test", "b", flare, r < 16)
+    moire = _scene(1)
+    moire[box] += 0.12 * np.sin(2 * math.pi * (0.2 * xx + 0.07 * yy))[box][:, None]
+    add("m0", "moire", "test", "c", moire, box)
+    with (root / "manifest.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return root
+
+
+def _evaluate(benchmark: Path, out: Path) -> tuple[dict, dict]:
+    rc = main(["evaluate", "--benchmark", str(benchmark), "--split", "test", "--methods", "spectral,bloom,psnr",
+               "--out", str(out), "--batch-size", "2", "--no-progress"])
+    assert rc == 0
+    return json.loads((out / "metrics.json").read_text()), json.loads((out / "run.json").read_text())
+
+
+def test_evaluate_benchmark_end_to_end_and_resume(benchmark: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    metrics, run = _evaluate(benchmark, out)
+    assert set(metrics) == {"spectral", "bloom", "psnr"}
+    assert set(metrics["spectral"]) == {"ghosting", "flare", "moire", "mean", "any"}
+    assert set(metrics["bloom"]["flare"]) == {"pixel_auroc", "aupro", "pixel_ap", "pixel_f1_max",
+                                              "image_auroc", "image_ap", "image_f1_max"}
+    assert metrics["spectral"]["moire"]["pixel_auroc"] > 0.8  # the grating patch is found
+    assert metrics["bloom"]["flare"]["pixel_auroc"] > 0.8
+    assert all(v is None for v in metrics["spectral"]["ghosting"].values())  # not addressed: n/a
+    assert metrics["spectral"]["mean"]["image_auroc"] is None
+    assert metrics["psnr"]["ghosting"]["pixel_auroc"] is None  # image-level only
+    assert metrics["psnr"]["ghosting"]["image_auroc"] == 1.0  # the clean source is its own reference
+    info = run["methods"]
+    assert info["spectral"]["n_images"] == 5 and info["spectral"]["n_predicted"] == 5  # train row left out
+    assert info["psnr"]["n_skipped"] == 1  # the flare image has no clean source
+    assert info["bloom"]["cpu_s_per_image"] > 0
+    assert run["command"].startswith("ipad-iqa evaluate --benchmark")
+    table = (out / "results.md").read_text()
+    assert "| spectral |" in table and "n/a" in table
+    assert "```bash\nipad-iqa evaluate" in (out / "results_fragment.md").read_text()
+    for name in ("curves_moire.png", "curves_flare.png", "grid.png"):
+        assert (out / name).stat().st_size > 1000
+
+    metrics2, run2 = _evaluate(benchmark, out)
+    for m in ("spectral", "bloom", "psnr"):
+        assert run2["methods"][m]["n_predicted"] == 0
+        assert run2["methods"][m]["n_cached"] == run["methods"][m]["n_images"]
+    assert metrics2 == metrics
+    assert run2["methods"]["bloom"]["cpu_s_per_image"] == run["methods"]["bloom"]["cpu_s_per_image"]
+
+
+def test_partial_cache_only_predicts_missing(benchmark: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "spectral", "--out", str(out),
+                 "--limit", "2", "--no-progress"]) == 0
+    assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "spectral", "--out", str(out),
+                 "--no-progress"]) == 0
+    info = json.loads((out / "run.json").read_text())["methods"]["spectral"]
+    assert (info["n_cached"], info["n_predicted"]) == (2, 3)
+
+
+def test_unknown_method_is_a_usage_error(benchmark: Path, tmp_path: Path) -> None:
+    assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "nope", "--out", str(tmp_path / "r"),
+                 "--no-progress"]) == 2
+
+
+@pytest.fixture()
+def real_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "real"
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    grating = _scene(5) + 0.12 * np.sin(2 * math.pi * 0.21 * xx)[..., None]
+    _save(root / "moire/pairs/res_1_GT.jpg", _u8(_scene(5)))
+    _save(root / "moire/pairs/res_1_Moire.jpg", _u8(grating))
+    _save(root / "moire/set/blurresize/0001.png", _u8(_scene(6)))
+    _save(root / "moire/set/moireresize/0001.png", _u8(_scene(6) + 0.12 * np.sin(2 * math.pi * 0.23 * yy)[..., None]))
+    _save(root / "flare/src/input1.png", _u8(_scene(7)))
+    return root
+
+
+def test_real_samples_labels_and_twins(real_dir: Path) -> None:
+    samples = {s.key: s for s in real_samples(real_dir)}
+    assert samples["moire/pairs/res_1_GT.jpg"].label == 0
+    assert samples["moire/pairs/res_1_Moire.jpg"].label == 3
+    assert samples["moire/set/blurresize/0001.png"].label == 0
+    assert samples["flare/src/input1.png"].label == 2
+    assert samples["moire/pairs/res_1_GT.jpg"].twin == samples["moire/pairs/res_1_Moire.jpg"].twin
+    assert samples["moire/set/blurresize/0001.png"].twin == samples["moire/set/moireresize/0001.png"].twin
+
+
+def test_evaluate_real(real_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "real_report"
+    assert main(["evaluate", "--real", str(real_dir), "--methods", "spectral", "--out", str(out),
+                 "--no-progress"]) == 0
+    m = json.loads((out / "metrics.json").read_text())["spectral"]["moire"]
+    assert m["n_pairs"] == 2 and m["pair_win_rate"] == 1.0 and m["image_auroc"] == 1.0
+    assert (out / "results.md").is_file() and (out / "grid.png").is_file()
