@@ -14,7 +14,6 @@ from ipad_iqa.weights import WeightsError, load_into, resolve_weights
 
 # Parameters that make up the trained head: the only ones saved for frozen-backbone variants.
 HEAD_PREFIXES: tuple[str, ...] = ("prompts.", "adapters.", "log_scale")
-_INIT_SEED = 0  # random initialisation is seeded so that untrained variants are deterministic
 
 
 def create_model(
@@ -26,6 +25,7 @@ def create_model(
     random_init: bool = False,
     arch: dict | None = None,
     device: str | torch.device = "cpu",
+    init_seed: int = 0,
 ) -> IPADCLIP:
     """Create the model of a variant.
 
@@ -34,6 +34,7 @@ def create_model(
     zero_shot: hand-written prompt ensembles instead of a trained head (needs real CLIP weights).
     random_init: random backbone and head, no file read or downloaded (tests, benchmarks of cost).
     arch: overrides of the variant's arch options (e.g. tile_size), validated like the registry.
+    init_seed: seed of the random initialisation, so that untrained models are deterministic.
     """
     v = get_variant(variant) if isinstance(variant, str) else variant
     cfg = dataclasses.replace(v.arch, **(arch or {}))
@@ -49,7 +50,7 @@ def create_model(
             f"{v.name}: no trained head weights yet (weights: null in registry.yaml). Use zero_shot=True, "
             f"pass head_weights='/path/to/head.safetensors', or train one with `{cmd}`.")
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(_INIT_SEED)
+        torch.manual_seed(init_seed)
         clip = create_clip(v.clip_model, clip_source)
         model = IPADCLIP(clip, v.clip_model, cfg, v.mean, v.std)
     if not cfg.zero_shot and not random_init and (head_weights is not None or v.weights is not None):

@@ -1,0 +1,32 @@
+"""Train an IPAD-CLIP model on on-the-fly IPAD-Synth samples (single process or under torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "train IPAD-CLIP from a YAML recipe (configs/*.yaml)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="YAML recipe, e.g. configs/ipad_clip_s.yaml")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value (dotted keys, YAML values), repeatable")
+    parser.add_argument("--resume", help="last.pt of an interrupted run")
+    parser.add_argument("--clean-dir", help="clean photo pool (same as --set data.clean_dir=DIR)")
+    parser.add_argument("--out", help="run folder (same as --set out_dir=DIR)")
+    parser.add_argument("--device", help="cpu or cuda (same as --set device=...)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from ipad_iqa.train.config import load_config
+    from ipad_iqa.train.loop import train
+
+    overrides = list(args.overrides)
+    for key, value in (("data.clean_dir", args.clean_dir), ("out_dir", args.out), ("device", args.device)):
+        if value:
+            overrides.append(f"{key}={value}")
+    summary = train(load_config(args.config, overrides), resume=args.resume)
+    print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    return 0

@@ -1,0 +1,100 @@
+"""Training configuration: YAML files in configs/, dotted ``--set key=value`` overrides, frozen dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    focal: float = 1.0  # per-pixel focal loss over (clean, ghosting, flare, moire), every tapped layer
+    dice: float = 1.0  # per-class soft dice on the maps, every tapped layer
+    image_ce: float = 1.0  # class-token cross-entropy over the four image labels
+    fused_bce: float = 1.0  # BCE on the fused class probabilities (what users read)
+    separation: float = 0.1  # keeps clean and artifact anchors apart
+    focal_gamma: float = 2.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    clean_dir: str | None = None  # pool of clean photos; train-split scenes only are used
+    canvas_sizes: tuple[int, int] = (256, 448)
+    crop_size: int = 224
+    class_probs: tuple[float, float, float, float] = (0.25, 0.25, 0.25, 0.25)
+    severity_range: tuple[float, float] = (0.0, 1.0)
+    num_workers: int = 2
+    val_samples: int = 128  # fixed synthetic validation set over val-split scenes
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 5e-4
+    backbone_lr: float = 5e-4  # used only when the backbone is trainable
+    weight_decay: float = 0.05
+    batch_size: int = 16  # per process
+    steps: int = 2000
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    variant: str = "ipad_clip"
+    arch: dict[str, Any] = field(default_factory=dict)  # overrides of the variant's arch options
+    clip_weights: str | None = None  # open_clip tag or file for the real-CLIP variants
+    data: DataConfig = DataConfig()
+    optim: OptimConfig = OptimConfig()
+    loss: LossWeights = LossWeights()
+    seed: int = 0
+    out_dir: str = "runs/ipad_clip_s"
+    val_every: int = 200
+    log_every: int = 10
+    patience: int = 5  # validations without improvement before early stopping
+    max_minutes: float | None = None  # wall-clock budget; stops cleanly and keeps the best checkpoint
+    save_dtype: str = "float16"
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Instantiate nested frozen dataclasses from plain dicts, refusing unknown keys."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"{where}: unknown option(s) {unknown}; valid: {sorted(known)}")
+    values = {}
+    for name, value in data.items():
+        default = getattr(cls(), name) if name != "arch" else None
+        if dataclasses.is_dataclass(default):
+            values[name] = _build(type(default), value or {}, f"{where}.{name}")
+        elif isinstance(default, tuple):
+            values[name] = tuple(value)
+        else:
+            values[name] = value
+    return cls(**values)
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Read a YAML config and apply ``key=value`` overrides (values parsed as YAML: 3, 1e-4, [1, 2], null)."""
+    data: dict[str, Any] = yaml.safe_load(Path(path).read_text()) or {} if path else {}
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        _set_dotted(data, key.strip(), yaml.safe_load(raw))
+    return _build(TrainConfig, data, "config")

@@ -1,0 +1,250 @@
+"""The training loop: single process or torchrun/DistributedDataParallel (gloo on CPU, nccl on GPU)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, Sampler
+
+from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
+from ipad_iqa.data.sources import list_clean_pool
+from ipad_iqa.model.factory import HEAD_PREFIXES, create_model
+from ipad_iqa.model.ipad_clip import IPADCLIP, ViewOutput
+from ipad_iqa.registry import get_variant
+from ipad_iqa.train.config import TrainConfig
+from ipad_iqa.train.losses import ipad_loss
+from ipad_iqa.weights import save_weights
+
+
+class _Step(nn.Module):
+    """One forward over a batch of views; wrapped in DDP so that gradients of every part are synchronised."""
+
+    def __init__(self, model: IPADCLIP):
+        super().__init__()
+        self.model = model
+
+    def forward(self, views: torch.Tensor) -> tuple[ViewOutput, torch.Tensor]:
+        t = self.model.text_anchors()
+        return self.model.forward_views(self.model.normalize(views), t), t
+
+
+class RankSlice(Sampler[int]):
+    """Indices start*global_batch + rank, + world, ...: each rank its own samples, resumable mid-run."""
+
+    def __init__(self, start: int, stop: int, rank: int, world: int):
+        self.start, self.stop, self.rank, self.world = start, stop, rank, world
+
+    def __iter__(self):
+        return iter(range(self.start + self.rank, self.stop, self.world))
+
+    def __len__(self) -> int:
+        return max(0, math.ceil((self.stop - self.start - self.rank) / self.world))
+
+
+def git_revision() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def build_model(cfg: TrainConfig) -> IPADCLIP:
+    """Random head (and random backbone for from-scratch variants) of the configured variant."""
+    variant = dataclasses.replace(get_variant(cfg.variant), weights=None, allow_random_init=True)
+    return create_model(variant, clip_weights=cfg.clip_weights, arch=cfg.arch, init_seed=cfg.seed)
+
+
+def _datasets(cfg: TrainConfig) -> tuple[IPADSynthDataset, IPADSynthDataset]:
+    if not cfg.data.clean_dir:
+        raise ValueError("data.clean_dir is required (e.g. --clean-dir ../shared/data/clean)")
+    d = cfg.data
+    common = dict(canvas_sizes=d.canvas_sizes, crop_size=d.crop_size, class_probs=d.class_probs,
+                  severity_range=d.severity_range)
+    train_paths, val_paths = list_clean_pool(d.clean_dir, "train"), list_clean_pool(d.clean_dir, "val")
+    if not train_paths or not val_paths:
+        raise ValueError(f"{d.clean_dir}: needs photos in both the train and val scene splits")
+    world = dist.get_world_size() if dist.is_initialized() else 1
+    train = IPADSynthDataset(train_paths, SynthDatasetConfig(
+        **common, length=cfg.optim.steps * cfg.optim.batch_size * world, seed=cfg.seed))
+    val = IPADSynthDataset(val_paths, SynthDatasetConfig(**common, length=d.val_samples, seed=cfg.seed + 10_000))
+    return train, val
+
+
+def _optimizer(model: IPADCLIP, cfg: TrainConfig) -> torch.optim.Optimizer:
+    head, backbone = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (head if name.startswith(HEAD_PREFIXES) else backbone).append(p)
+    groups = [{"params": head, "lr": cfg.optim.lr}]
+    if backbone:
+        groups.append({"params": backbone, "lr": cfg.optim.backbone_lr})
+    return torch.optim.AdamW(groups, weight_decay=cfg.optim.weight_decay)
+
+
+def _lr_factor(step: int, cfg: TrainConfig) -> float:
+    o = cfg.optim
+    if step < o.warmup_steps:
+        return (step + 1) / o.warmup_steps
+    progress = (step - o.warmup_steps) / max(1, o.steps - o.warmup_steps)
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def validate(model: IPADCLIP, batches: list[dict], cfg: TrainConfig) -> dict[str, float]:
+    """Mean validation loss and image accuracy of the fused class probabilities (early-stopping signal)."""
+    model.eval()
+    t = model.text_anchors()
+    total, correct, n = 0.0, 0, 0
+    for b in batches:
+        out = model.forward_views(model.normalize(b["image"]), t)
+        loss, _ = ipad_loss(model, out, t, b["masks"], b["label"], cfg.loss)
+        class_probs, score = model.fuse(out.cls_logits, out.probs)
+        pred = torch.where(score[:, 0] > 0.5, torch.zeros_like(b["label"]), class_probs.argmax(-1) + 1)
+        total += float(loss) * len(b["label"])
+        correct += int((pred == b["label"]).sum())
+        n += len(b["label"])
+    model.train()
+    return {"val_loss": total / n, "val_acc": correct / n}
+
+
+def export_weights(model: IPADCLIP, path: Path, cfg: TrainConfig, metrics: dict[str, Any]) -> str:
+    """Checkpoint for ``head_weights=`` / registry.yaml: whole model if the backbone trained, else the head."""
+    trained_backbone = any(p.requires_grad for p in model.backbone.parameters())
+    state = {k: v for k, v in model.state_dict().items() if trained_backbone or k.startswith(HEAD_PREFIXES)}
+    meta = {"variant": cfg.variant, "config": cfg.to_dict(), "git_revision": git_revision(),
+            "data_seed": cfg.seed, "metrics": metrics}
+    return save_weights(state, path, meta, dtype=getattr(torch, cfg.save_dtype))
+
+
+def _init_distributed(cfg: TrainConfig) -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = torch.device(cfg.device)
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend)
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    return rank, world, device
+
+
+class _CsvLog:
+    def __init__(self, path: Path, append: bool):
+        self.path, self.fields = path, None
+        self.append = append and path.exists()
+
+    def write(self, row: dict[str, Any]) -> None:
+        mode = "a" if self.append or self.fields else "w"
+        with self.path.open(mode, newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(row))
+            if mode == "w":
+                writer.writeheader()
+            writer.writerow(row)
+        self.fields = list(row)
+
+
+def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
+    """Run the recipe; returns the final summary (also written into the exported checkpoint)."""
+    from tqdm import tqdm
+
+    rank, world, device = _init_distributed(cfg)
+    torch.manual_seed(cfg.seed)
+    out_dir = Path(cfg.out_dir)
+    model = build_model(cfg).to(device).train()
+    opt = _optimizer(model, cfg)
+    step, best, stale, history = 0, math.inf, 0, []
+    if resume:
+        ckpt = torch.load(resume, map_location=device, weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step, best, stale = ckpt["step"], ckpt["best"], ckpt["stale"]
+    runner = _Step(model)
+    if world > 1:
+        runner = nn.parallel.DistributedDataParallel(runner, device_ids=[device.index] if device.type == "cuda"
+                                                     else None)
+    train_set, val_set = _datasets(cfg)
+    b = cfg.optim.batch_size
+    loader = DataLoader(train_set, batch_size=b, sampler=RankSlice(step * b * world, len(train_set), rank, world),
+                        num_workers=cfg.data.num_workers, drop_last=True,
+                        persistent_workers=cfg.data.num_workers > 0)
+    is_main = rank == 0
+    val_batches = list(DataLoader(val_set, batch_size=b)) if is_main else []
+    if is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    log, val_log = _CsvLog(out_dir / "log.csv", bool(resume)), _CsvLog(out_dir / "val.csv", bool(resume))
+    tb = _tensorboard(out_dir) if is_main else None
+    started, seen, losses = time.perf_counter(), 0, []
+    bar = tqdm(total=cfg.optim.steps, initial=step, disable=not is_main, desc="train", dynamic_ncols=True)
+    stop_reason = "steps"
+    for batch in loader:
+        if step >= cfg.optim.steps:
+            break
+        for g, base in zip(opt.param_groups, (cfg.optim.lr, cfg.optim.backbone_lr), strict=False):
+            g["lr"] = base * _lr_factor(step, cfg)
+        out, t = runner(batch["image"].to(device))
+        loss, parts = ipad_loss(model, out, t, batch["masks"].to(device), batch["label"].to(device), cfg.loss)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+        opt.step()
+        step += 1
+        seen += b * world
+        losses.append(float(loss))
+        rate = seen / (time.perf_counter() - started)
+        bar.set_postfix(loss=f"{float(loss):.3f}", img_s=f"{rate:.1f}")
+        bar.update(1)
+        if is_main and step % cfg.log_every == 0:
+            row = {"step": step, "loss": float(loss), **parts, "lr": opt.param_groups[0]["lr"], "img_per_s": rate}
+            log.write(row)
+            if tb:
+                for k, v in row.items():
+                    tb.add_scalar(f"train/{k}", v, step)
+        stop = torch.zeros(1, device=device)
+        if step % cfg.val_every == 0 or step == cfg.optim.steps:
+            if is_main:
+                metrics = validate(model, val_batches, cfg)
+                val_log.write({"step": step, **metrics})
+                history.append({"step": step, **metrics})
+                if metrics["val_loss"] < best:
+                    best, stale = metrics["val_loss"], 0
+                    export_weights(model, out_dir / "best.safetensors", cfg, {"step": step, **metrics})
+                else:
+                    stale += 1
+                torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                            "best": best, "stale": stale, "config": cfg.to_dict()}, out_dir / "last.pt")
+                if stale >= cfg.patience:
+                    stop[0], stop_reason = 1, "early stopping"
+                if cfg.max_minutes and (time.perf_counter() - started) / 60 > cfg.max_minutes:
+                    stop[0], stop_reason = 1, "time budget"
+            if world > 1:
+                dist.broadcast(stop, 0)
+            if stop.item():
+                break
+    bar.close()
+    summary = {"steps": step, "best_val_loss": best, "stop_reason": stop_reason, "history": history,
+               "first_losses": losses[:10], "seconds": time.perf_counter() - started, "world_size": world}
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return summary
+
+
+def _tensorboard(out_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(str(out_dir / "tb"))
