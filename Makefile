@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.ipad-iqa-installed
 # torch and torchvision resolve from local disk here; pinning them keeps the install offline.
 PINS    := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test docs bench lint clean
+.PHONY: demo test docs bench lint clean ablations
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -28,3 +28,22 @@ lint: $(STAMP)
 
 clean:
 	rm -rf demo_out site build dist
+
+# Trained baselines and IPAD-CLIP ablations on the same data and budget, then one evaluation of all of them.
+# Inference-only ablations reuse the ipad_ref checkpoint: ipad_ref[cls_weight=1.0] (class-token-only score),
+# ipad_ref[tiling=false] (224-px global view only). Heavy: run on a machine you may occupy for hours.
+CLEAN_DIR ?= ../shared/data/clean
+BENCH     ?= /work/data/ipad_synth_v1
+SPLIT     ?= test
+DEVICE    ?= cpu
+ABL_OUT   ?= runs/ablations_report
+TRAINED   := ablations/ipad_ref ablations/ipad_agnostic ablations/ipad_no_adapt \
+             baselines/aprilgan baselines/anomalyclip baselines/manip baselines/segnet
+ABL_METHODS := ipad_ref,ipad_ref[cls_weight=1.0],ipad_ref[tiling=false],ipad_agnostic,ipad_no_adapt,aprilgan,anomalyclip,manip,segnet
+
+ablations: $(STAMP)
+	set -e; for c in $(TRAINED); do \
+	  $(VENV)/bin/ipad-iqa train --config configs/$$c.yaml --clean-dir $(CLEAN_DIR) --device $(DEVICE); \
+	done
+	$(VENV)/bin/ipad-iqa evaluate --benchmark $(BENCH) --split $(SPLIT) --device $(DEVICE) --out $(ABL_OUT) \
+	  --methods '$(ABL_METHODS)' $(foreach c,$(TRAINED),--checkpoint $(notdir $(c))=runs/$(c)/best.safetensors)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import math
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -202,13 +203,15 @@ def validate_batch(x: object) -> torch.Tensor:
         )
     if min(height, width) < MIN_SIDE:
         raise InvalidInputError(f"image is {width}x{height} (WxH); the minimum is {MIN_SIDE}x{MIN_SIDE}")
-    finite = torch.isfinite(x)
-    if not bool(finite.all()):
-        raise InvalidInputError(f"tensor contains {int((~finite).sum())} NaN or Inf values")
-    low, high = float(x.min()), float(x.max())
+    if x.device.type == "meta":
+        raise InvalidInputError("tensor is on the 'meta' device and holds no data; create it on 'cpu' or 'cuda'")
+    # One pass, no full-size temporaries: NaN propagates into min and max, and so does +-Inf.
+    low, high = (float(v) for v in x.detach().aminmax())
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise InvalidInputError(f"tensor contains {int((~torch.isfinite(x)).sum())} NaN or Inf values")
     if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
         raise InvalidInputError(f"values must lie in [0, 1], got min={low:.6g}, max={high:.6g}")
-    return x.clamp(0.0, 1.0)
+    return x.clamp(0.0, 1.0) if low < 0.0 or high > 1.0 else x  # copies only when there is something to clamp
 
 
 def _expand_folder(folder: Path, recursive: bool) -> list[Path]:

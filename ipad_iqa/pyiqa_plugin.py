@@ -34,8 +34,11 @@ class IPADCLIPArch(nn.Module):
     def artifact_classes(self) -> tuple[str, ...]:
         return self.model.artifact_classes
 
-    def forward(self, x: torch.Tensor, return_maps: bool = False) -> torch.Tensor | IPADOutput:
-        out = self.model(validate_batch(x))
+    def forward(self, x: torch.Tensor, return_maps: bool = False, full_maps: bool = True
+                ) -> torch.Tensor | IPADOutput:
+        """(B,1) scores, or the IPADOutput with ``return_maps``; ``full_maps=False`` leaves its maps on the
+        coarse patch grid (class probabilities without the cost of maps at input resolution)."""
+        out = self.model(validate_batch(x), full_maps=return_maps and full_maps)
         return out if return_maps else out.score
 
 

@@ -1,15 +1,25 @@
 """Baselines behind one interface, built by name.
 
-``DETECTORS`` maps a method name to a factory ``(DetectorConfig) -> Detector``. Trained baselines register
-the same way and read ``DetectorConfig.checkpoint``. Names starting with ``ipad_clip`` are not listed: they
-are resolved through pyiqa, so every variant the plugin registers is available without an entry here.
+``DETECTORS`` maps a method name to a factory ``(DetectorConfig) -> Detector``. Trained baselines and the
+IPAD-CLIP training ablations (``trained.TRAINED_METHODS``) register the same way and read
+``DetectorConfig.checkpoint``. Names starting with ``ipad_clip`` are not listed: they are resolved through
+pyiqa, so every variant the plugin registers is available without an entry here.
+
+A name may carry inference-time model options in brackets, ``NAME[key=value,...]`` with YAML values, e.g.
+``ipad_clip[cls_weight=1.0]`` or ``ipad_ref[tiling=false]``: the method is built with those arch overrides
+(only for ``ipad_clip*`` and trained methods). The harness looks a checkpoint up by the full name, then by
+``NAME``, so one trained file serves all its bracketed variants.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Any
 
-from ipad_iqa.baselines import bloom, edge_autocorr, handcrafted, pyiqa_global, pyiqa_ipad, spectral
+import yaml
+
+from ipad_iqa.baselines import bloom, edge_autocorr, handcrafted, pyiqa_global, pyiqa_ipad, spectral, trained
 from ipad_iqa.baselines.base import Detector, DetectorConfig, output_from_maps, output_from_probs
 
 DetectorFactory = Callable[[DetectorConfig], Detector]
@@ -20,20 +30,43 @@ DETECTORS: dict[str, DetectorFactory] = {
     "edge_autocorr": edge_autocorr.build,
     "handcrafted": handcrafted.build,
     **{name: pyiqa_global.factory(name) for name in pyiqa_global.GLOBAL_METRICS},
+    **{name: trained.factory(name) for name in trained.TRAINED_METHODS},
 }
 
 IPAD_PREFIX = "ipad_clip"
+_WITH_OPTIONS = re.compile(r"^(?P<base>[^\[\]]+)\[(?P<options>[^\[\]]*)\]$")
+
+
+def split_method(name: str) -> tuple[str, dict[str, Any]]:
+    """``"ipad_clip[cls_weight=1.0,tiling=false]"`` -> ``("ipad_clip", {"cls_weight": 1.0, "tiling": False})``."""
+    if "[" not in name and "]" not in name:
+        return name, {}
+    match = _WITH_OPTIONS.match(name)
+    if not match:
+        raise ValueError(f"bad method name {name!r}; expected NAME or NAME[key=value,...]")
+    options = {}
+    for item in filter(None, (i.strip() for i in match["options"].split(","))):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{name!r}: option {item!r} is not key=value")
+        options[key.strip()] = yaml.safe_load(raw)
+    return match["base"].strip(), options
 
 
 def build_detector(name: str, config: DetectorConfig | None = None) -> Detector:
     """Build a method by name; ``ipad_clip*`` goes through pyiqa, everything else through ``DETECTORS``."""
     config = config or DetectorConfig()
-    if name.startswith(IPAD_PREFIX):
-        return pyiqa_ipad.build(name, config)
-    if name not in DETECTORS:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(sorted(DETECTORS))}, {IPAD_PREFIX}*")
-    return DETECTORS[name](config)
+    base, options = split_method(name)
+    if options:
+        if not (base.startswith(IPAD_PREFIX) or base in trained.TRAINED_METHODS):
+            raise ValueError(f"{base} takes no model options (only {IPAD_PREFIX}* and trained methods do)")
+        config = DetectorConfig(config.device, config.checkpoint, {**config.arch, **options})
+    if base.startswith(IPAD_PREFIX):
+        return pyiqa_ipad.build(base, config)
+    if base not in DETECTORS:
+        raise KeyError(f"unknown method {base!r}; known: {', '.join(sorted(DETECTORS))}, {IPAD_PREFIX}*")
+    return DETECTORS[base](config)
 
 
-__all__ = ["DETECTORS", "Detector", "DetectorConfig", "DetectorFactory", "build_detector",
+__all__ = ["DETECTORS", "Detector", "DetectorConfig", "DetectorFactory", "build_detector", "split_method",
            "output_from_maps", "output_from_probs"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -12,10 +13,15 @@ from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """What a factory may need; trained baselines read ``checkpoint``, training-free ones ignore it."""
+    """What a factory may need; trained baselines read ``checkpoint``, training-free ones ignore it.
+
+    ``arch``: inference-time model options from a method name such as ``ipad_clip[cls_weight=1.0]``; methods
+    without options refuse them.
+    """
 
     device: str = "cpu"
     checkpoint: str | None = None
+    arch: dict[str, Any] = field(default_factory=dict)
 
 
 class Detector(ABC):

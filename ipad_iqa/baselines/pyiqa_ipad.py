@@ -35,11 +35,16 @@ class PyiqaIPADDetector(Detector):
 
 
 def build(name: str, config: DetectorConfig) -> PyiqaIPADDetector:
-    """Create the pyiqa metric; a checkpoint is passed on as pyiqa's ``pretrained_model_path``."""
+    """Create the pyiqa metric; a checkpoint becomes the arch's ``head_weights``, ``config.arch`` its ``arch``.
+
+    (pyiqa forwards unknown keyword arguments to the arch, whose constructor takes these two.)
+    """
     import pyiqa
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
 
-    kwargs = {"pretrained_model_path": config.checkpoint} if config.checkpoint else {}
+    kwargs: dict = {"head_weights": config.checkpoint} if config.checkpoint else {}
+    if config.arch:
+        kwargs["arch"] = dict(config.arch)
     metric = pyiqa.create_metric(name, device=torch.device(config.device), **kwargs)
     return PyiqaIPADDetector(name, metric, device=config.device)

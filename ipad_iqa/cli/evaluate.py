@@ -10,6 +10,7 @@ Exit codes: 0 done; 2 usage error (unknown method, missing data).
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -23,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--benchmark", type=Path, help="benchmark folder with manifest.csv")
     src.add_argument("--real", type=Path, help="folder of real photos in <class>/ subfolders (image level only)")
     parser.add_argument("--split", default="test", help="benchmark split")
-    parser.add_argument("--methods", required=True, help="comma-separated method names, e.g. ipad_clip,spectral")
+    parser.add_argument("--methods", required=True,
+                        help="comma-separated method names, e.g. ipad_clip,spectral; NAME[key=value,...] adds "
+                             "inference-time arch options, e.g. 'ipad_clip[cls_weight=1.0]'")
     parser.add_argument("--out", type=Path, required=True, help="report folder")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--limit", type=int, default=None, help="first N images (labels interleaved)")
@@ -47,8 +50,9 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ipad_iqa.eval import harness, report
+    from ipad_iqa.weights import WeightsError
 
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    methods = tuple(m.strip() for m in re.split(r",(?![^\[]*\])", args.methods) if m.strip())  # not in [...]
     try:
         checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
     except ValueError:
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             samples = harness.real_samples(args.real)[: args.limit]
             runs = harness.evaluate_real(args.real, config)
             title = f"Real photos ({len(samples)} images, image level)"
-    except (KeyError, FileNotFoundError) as err:
+    except (KeyError, FileNotFoundError, ValueError, WeightsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     command = command_line(args)

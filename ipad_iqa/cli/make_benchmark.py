@@ -1,4 +1,5 @@
-"""Write the IPAD-Synth benchmark: clean photos plus synthesized ghosting, flare and moire with binary masks.
+"""Write the IPAD-Synth benchmark: clean photos plus synthesized ghosting, flare and moire with binary masks,
+and the exact clean twin of every artifact image (the reference of full-reference baselines).
 
 Without --clean-dir the bundled scikit-image samples are used (read from the installed package). Rerunning with
 the same arguments verifies a complete benchmark (or finishes an interrupted one); a different benchmark already
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "write the IPAD-Synth benchmark (images, masks, manifest.csv)"
+HELP = "write the IPAD-Synth benchmark (images, masks, clean references, manifest.csv)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

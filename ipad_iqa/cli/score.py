@@ -234,12 +234,16 @@ def _fmt(value: float) -> str:
     return "" if math.isnan(value) else f"{value:.4f}"
 
 
-def make_pyiqa_scorer(metric: str, device: str) -> Scorer:
-    """Build a scorer from a registered pyiqa metric that supports ``return_maps=True``."""
+def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True) -> Scorer:
+    """Build a scorer from a registered pyiqa metric that supports ``return_maps=True``.
+
+    ``full_maps=False`` (no overlays wanted) lets an IPAD-CLIP metric skip its maps at input resolution.
+    """
     import pyiqa
     import torch
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
+    from ipad_iqa.pyiqa_plugin import IPADCLIPArch
 
     if device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda was requested but CUDA is not available; use --device cpu")
@@ -247,6 +251,8 @@ def make_pyiqa_scorer(metric: str, device: str) -> Scorer:
         known = ", ".join(pyiqa.list_models(filter="ipad*")) or "none registered"
         raise UsageError(f"unknown metric {metric!r}; IPAD metrics: {known}")
     model = pyiqa.create_metric(metric, device=device)
+    if not full_maps and isinstance(model.net, IPADCLIPArch):
+        return lambda batch: model(batch, return_maps=True, full_maps=False)
     return lambda batch: model(batch, return_maps=True)
 
 
@@ -257,7 +263,7 @@ def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO |
     out = stdout or sys.stdout
     if scorer is None:
         try:
-            scorer = make_pyiqa_scorer(args.metric, args.device)
+            scorer = make_pyiqa_scorer(args.metric, args.device, full_maps=args.maps_dir is not None)
         except UsageError as err:
             print(f"ipad-iqa score: error: {err}", file=sys.stderr)
             return EXIT_USAGE

@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile", type=int, default=160, help="tile side in px")
     parser.add_argument("--cols", type=int, default=4, help="samples per row")
     parser.add_argument("--seed", type=int, default=0, help="which samples are shown")
+    parser.add_argument("--colors", type=int, default=0,
+                        help="quantize the sheet to this many palette colours (0: full colour); 256 makes a PNG"
+                             " about 3x smaller, for the docs")
     parser.add_argument("--stats", action="store_true", help="print counts, mask-area and severity statistics")
 
 
@@ -53,16 +56,17 @@ def contact_sheet(root: Path, rows: list[dict], tile: int, cols: int):
 
 
 def stats_markdown(rows: list[dict], root: Path) -> str:
-    """Counts per split and label, mask area and severity quantiles per label, as markdown tables."""
+    """Counts per split and label (and distinct source photos), mask area and severity quantiles per label."""
     import numpy as np
     from PIL import Image
 
     labels = ["clean", "ghosting", "flare", "moire"]
     splits = ["train", "val", "test"]
-    lines = ["| split | " + " | ".join(labels) + " | total |", "|---" * (len(labels) + 2) + "|"]
+    lines = ["| split | " + " | ".join(labels) + " | total | photos |", "|---" * (len(labels) + 3) + "|"]
     for s in splits:
         counts = [sum(r["split"] == s and r["label"] == lab for r in rows) for lab in labels]
-        lines.append(f"| {s} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
+        photos = len({r["source"] for r in rows if r["split"] == s})
+        lines.append(f"| {s} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} | {photos} |")
     q = (0.1, 0.25, 0.5, 0.75, 0.9)
     lines += ["", "Mask area (fraction of the image) and severity, per artifact:", "",
               "| label | n | area p10 | p25 | median | p75 | p90 | severity mean | sev < 0.33 | 0.33-0.67 | > 0.67 |",
@@ -91,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         print(stats_markdown(rows, root))
     if args.out:
         pick = np.random.default_rng(args.seed).permutation(len(rows))[: args.n]
-        contact_sheet(root, [rows[i] for i in sorted(pick)], args.tile, args.cols).save(args.out, optimize=True)
+        sheet = contact_sheet(root, [rows[i] for i in sorted(pick)], args.tile, args.cols)
+        (sheet.quantize(args.colors) if args.colors else sheet).save(args.out, optimize=True)
         print(f"wrote {args.out}")
     return 0

@@ -3,14 +3,20 @@
 Layout of ``OUT``::
 
     benchmark.json          the specification (counts, seed, size, sources, code version): identifies the benchmark
-    manifest.csv            image,mask,label,split,source,severity,params (paths relative to OUT; params JSON)
-    SHA256SUMS              checksum of every image and mask, for verification on rerun
+    manifest.csv            image,mask,label,split,source,severity,params,reference (paths relative to OUT)
+    SHA256SUMS              checksum of every image, mask and reference, for verification on rerun
     skipped_sources.csv     unreadable or too small source photos, with the reason (header only if none)
     images/<split>/<label>/<index>.png, masks/<split>/<label>/<index>.png (no mask for clean)
+    references/<split>/<label>/<index>.png  clean twin of each artifact image (none for clean rows)
 
 Every sample is a pure function of ``(seed, index)`` and its source, so the output is byte-identical whatever
 the number of workers. Images are PNG for all labels (lossless on top of the shared JPEG history applied by
 ``pipeline.finish``), so the file encoding is identical for every label.
+
+The reference of an artifact image is ``render_sample(source, "clean", same seed)``: ``render_sample`` draws
+canvas, synthesis and finishing from independent streams, so the twin has the same crop, noise and JPEG
+quality and differs only where the synthesizer acted (plus JPEG block spread). Full-reference baselines (PSNR,
+SSIM) need exactly this; a clean row is its own reference, so its ``reference`` cell is empty.
 """
 
 from __future__ import annotations
@@ -40,8 +46,8 @@ from ipad_iqa.data.splits import split_of
 from ipad_iqa.data.synth import ARTIFACTS
 from ipad_iqa.data.synth.common import as_rgb
 
-FORMAT_VERSION = 1
-MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params")
+FORMAT_VERSION = 2  # 2: references/ and the manifest's reference column
+MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params", "reference")
 
 
 class BenchmarkExistsError(RuntimeError):
@@ -119,24 +125,34 @@ def _init_worker(loaders: dict[str, Callable[[], np.ndarray]]) -> None:
     _LOADERS.update(loaders)
 
 
-def _render(job: tuple[int, str, str, int, int]) -> tuple[int, dict, bytes, bytes | None]:
-    """Render sample ``index``: (index, manifest row, image PNG, mask PNG or None)."""
+def sample_seed(seed: int, index: int) -> tuple[int, int, int]:
+    """Seed tuple of sample ``index`` (shared by its image and its clean reference)."""
+    return seed, 2, index
+
+
+def _render(job: tuple[int, str, str, int, int]) -> tuple[dict, list[tuple[str, bytes]]]:
+    """Render sample ``index``: its manifest row and its files as (path relative to OUT, PNG bytes)."""
     index, label, source, seed, size = job
-    sample = render_sample(_cached_source(source), label, (seed, 2, index), size,
-                           min_mask_pixels=max(32, size * size // 2000))
+    image = _cached_source(source)
+    sample = render_sample(image, label, sample_seed(seed, index), size, min_mask_pixels=max(32, size * size // 2000))
     split = split_of(source)
     stem = f"{split}/{label}/{index:05d}.png"
     row = {
         "image": f"images/{stem}",
-        "mask": "" if label == "clean" else f"masks/{stem}",
+        "mask": "",
         "label": label,
         "split": split,
         "source": source,
         "severity": f"{sample.severity:.4f}",
         "params": json.dumps(sample.params, sort_keys=True, separators=(",", ":")),
+        "reference": "",
     }
-    mask_png = None if label == "clean" else _png(sample.mask.astype(np.uint8) * 255)
-    return index, row, _png(sample.image), mask_png
+    files = [(row["image"], _png(sample.image))]
+    if label != "clean":
+        row["mask"], row["reference"] = f"masks/{stem}", f"references/{stem}"
+        twin = render_sample(image, "clean", sample_seed(seed, index), size)
+        files += [(row["mask"], _png(sample.mask.astype(np.uint8) * 255)), (row["reference"], _png(twin.image))]
+    return row, files
 
 
 def _jobs(spec: BenchmarkSpec) -> list[tuple[int, str, str, int, int]]:
@@ -145,7 +161,7 @@ def _jobs(spec: BenchmarkSpec) -> list[tuple[int, str, str, int, int]]:
     return [(i, labels[i], sources[i], spec.seed, spec.size) for i in range(len(labels))]
 
 
-def _run_jobs(jobs: Sequence[tuple], loaders: dict, workers: int) -> Iterator[tuple[int, dict, bytes, bytes | None]]:
+def _run_jobs(jobs: Sequence[tuple], loaders: dict, workers: int) -> Iterator[tuple[dict, list[tuple[str, bytes]]]]:
     """Render in order, in this process or a pool; ``imap`` keeps results ordered so output never depends on it."""
     if workers <= 1:
         _init_worker(loaders)
@@ -209,10 +225,8 @@ def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: 
     jobs = _jobs(spec)
     rows, sums = [], []
     results = _run_jobs(jobs, {n: loaders[n] for n in names}, workers)
-    for _, row, image_png, mask_png in tqdm(results, total=len(jobs), disable=not progress, desc="IPAD-Synth"):
-        for rel, data in ((row["image"], image_png), (row["mask"], mask_png)):
-            if data is None:
-                continue
+    for row, files in tqdm(results, total=len(jobs), disable=not progress, desc="IPAD-Synth"):
+        for rel, data in files:
             path = out / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

@@ -25,7 +25,10 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """One evaluation run. ``checkpoints``: method name -> checkpoint path, for trained methods."""
+    """One evaluation run. ``checkpoints``: method name -> checkpoint path, for trained methods.
+
+    A method ``NAME[key=value,...]`` is NAME with inference-time arch overrides (see ``ipad_iqa.baselines``).
+    """
 
     methods: tuple[str, ...]
     out: Path
@@ -144,9 +147,10 @@ class LazyDetector:
 
     def get(self):
         if self._detector is None:
-            from ipad_iqa.baselines import DetectorConfig, build_detector
+            from ipad_iqa.baselines import DetectorConfig, build_detector, split_method
 
-            cfg = DetectorConfig(self.config.device, self.config.checkpoints.get(self.method))
+            ckpts = self.config.checkpoints  # "NAME[options]" falls back to the checkpoint of NAME
+            cfg = DetectorConfig(self.config.device, ckpts.get(self.method, ckpts.get(split_method(self.method)[0])))
             self._detector = build_detector(self.method, cfg)
             self.cache.write_info(self._detector.has_maps, tuple(self._detector.classes))
         return self._detector

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+PROMPT_MODES: tuple[str, ...] = ("learned", "fixed")
+ADAPTERS: tuple[str, ...] = ("bottleneck", "linear")
+
 
 @dataclass(frozen=True)
 class IPADArchConfig:
@@ -31,6 +34,17 @@ class IPADArchConfig:
     global_weight: float = 0.25  # share of the global view in stitched maps of tiled images
     freeze_backbone: bool = True
     zero_shot: bool = False  # hand-written prompt ensembles, no trained head
+    prompt_mode: str = "learned"  # "fixed": hand-written prompts through the (trainable) text tower, APRIL-GAN-style
+    adapter: str = "bottleneck"  # "linear": one linear map per tapped layer into the text space, APRIL-GAN-style
+    tiling: bool = True  # False: the whole image resized to one tile-size view (the 224-px global-only ablation)
+
+    def __post_init__(self) -> None:
+        if self.prompt_mode not in PROMPT_MODES:
+            raise ValueError(f"prompt_mode {self.prompt_mode!r} not in {PROMPT_MODES}")
+        if self.adapter not in ADAPTERS:
+            raise ValueError(f"adapter {self.adapter!r} not in {ADAPTERS}")
+        if self.adapter == "linear" and self.anchor_steering:
+            raise ValueError("adapter 'linear' has no anchor steering; set anchor_steering: false")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IPADArchConfig:

@@ -12,8 +12,7 @@ from ipad_iqa.model.ipad_clip import IPADCLIP
 from ipad_iqa.registry import Variant, get_variant
 from ipad_iqa.weights import WeightsError, load_into, resolve_weights
 
-# Parameters that make up the trained head: the only ones saved for frozen-backbone variants.
-HEAD_PREFIXES: tuple[str, ...] = ("prompts.", "adapters.", "log_scale")
+HEAD_PREFIXES: tuple[str, ...] = IPADCLIP.head_prefixes
 
 
 def create_model(

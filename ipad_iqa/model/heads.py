@@ -39,6 +39,23 @@ class AnchorAdapter(nn.Module):
         return h
 
 
+class LinearAdapter(nn.Module):
+    """APRIL-GAN-style head: one linear map of a layer's patch tokens into the text space, no steering.
+
+    Initialised to the identity so that step 0 scores the projected tokens as they are.
+    """
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.linear = nn.Linear(dim, dim)
+        nn.init.eye_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, patches: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+        """Same signature as AnchorAdapter; the anchors are not used."""
+        return self.linear(patches)
+
+
 def anchor_logits(features: torch.Tensor, anchors: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """Scaled cosine between features (B,N,D) and anchors (B,K,D) -> (B,N,K)."""
     return scale * F.normalize(features, dim=-1) @ anchors.transpose(1, 2)
@@ -64,3 +81,13 @@ def topk_pool(maps: torch.Tensor, ratio: float) -> torch.Tensor:
     flat = maps.flatten(2)
     k = max(1, math.ceil(ratio * flat.shape[-1]))
     return flat.topk(k, dim=-1).values.mean(-1)
+
+
+def fuse_probs(cls_logits: torch.Tensor, grid_probs: torch.Tensor, cls_weight: float, topk_ratio: float
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """class_probs (B,3): class-token softmax fused with top-k pooled maps (B,4,h,w); score = 1 - max class."""
+    cls_probs = cls_logits.softmax(dim=-1)[:, 1:]
+    pooled = topk_pool(grid_probs[:, 1:], topk_ratio)
+    class_probs = cls_weight * cls_probs + (1 - cls_weight) * pooled
+    score = 1 - class_probs.max(dim=-1, keepdim=True).values
+    return class_probs.clamp(0, 1), score.clamp(0, 1)

@@ -11,8 +11,16 @@ from torch import nn
 
 from ipad_iqa.model.backbone import ClipBackbone
 from ipad_iqa.model.config import IPADArchConfig
-from ipad_iqa.model.heads import AnchorAdapter, anchor_logits, gaussian_smooth, topk_pool
-from ipad_iqa.model.prompts import STATES, LearnedPrompts, TextTower, ZeroShotPrompts, image_anchors, object_vocabulary
+from ipad_iqa.model.heads import AnchorAdapter, LinearAdapter, anchor_logits, fuse_probs, gaussian_smooth
+from ipad_iqa.model.prompts import (
+    STATES,
+    FixedPrompts,
+    LearnedPrompts,
+    TextTower,
+    ZeroShotPrompts,
+    image_anchors,
+    object_vocabulary,
+)
 from ipad_iqa.model.tiling import blend_window, global_view_size, pad_to, tile_starts
 from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
 
@@ -31,6 +39,8 @@ class IPADCLIP(nn.Module):
     """The model behind every ``ipad_clip*`` variant. Input: RGB (B,3,H,W) in [0,1]; output: IPADOutput."""
 
     artifact_classes: tuple[str, ...] = ARTIFACT_CLASSES
+    #: Parameters that make up the trained head: the only ones saved for frozen-backbone variants.
+    head_prefixes: tuple[str, ...] = ("prompts.", "adapters.", "log_scale")
 
     def __init__(self, clip: nn.Module, model_name: str, cfg: IPADArchConfig,
                  mean: tuple[float, float, float], std: tuple[float, float, float]):
@@ -48,10 +58,16 @@ class IPADCLIP(nn.Module):
                         for _ in self.backbone.tap_layers]
         else:
             self.text = TextTower(clip)
-            self.prompts = LearnedPrompts(self.text, objects, cfg.n_ctx, cfg.n_state_tokens)
+            if cfg.prompt_mode == "fixed":
+                self.prompts = FixedPrompts(self.text, objects)
+            else:
+                self.prompts = LearnedPrompts(self.text, objects, cfg.n_ctx, cfg.n_state_tokens)
             self.log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
-            adapters = [AnchorAdapter(dim, cfg.adapter_reduction, cfg.use_adapters, cfg.anchor_steering,
-                                      cfg.steer_temperature) for _ in self.backbone.tap_layers]
+            if cfg.adapter == "linear":
+                adapters = [LinearAdapter(dim) for _ in self.backbone.tap_layers]
+            else:
+                adapters = [AnchorAdapter(dim, cfg.adapter_reduction, cfg.use_adapters, cfg.anchor_steering,
+                                          cfg.steer_temperature) for _ in self.backbone.tap_layers]
         self.adapters = nn.ModuleList(adapters)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
@@ -112,40 +128,54 @@ class IPADCLIP(nn.Module):
 
     def fuse(self, cls_logits: torch.Tensor, grid_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """class_probs (B,3) from the class token fused with top-k pooled maps; score = 1 - P(any artifact)."""
-        cls_probs = cls_logits.softmax(dim=-1)[:, 1:]
-        pooled = topk_pool(grid_probs[:, 1:], self.cfg.topk_ratio)
-        class_probs = self.cfg.cls_weight * cls_probs + (1 - self.cfg.cls_weight) * pooled
-        score = 1 - class_probs.max(dim=-1, keepdim=True).values
-        return class_probs.clamp(0, 1), score.clamp(0, 1)
+        return fuse_probs(cls_logits, grid_probs, self.cfg.cls_weight, self.cfg.topk_ratio)
 
     # ------------------------------------------------------------------ images
-    def forward(self, x: torch.Tensor) -> IPADOutput:
-        """Score a validated batch; each image is processed on its own so results never depend on the batch."""
-        outs = [self._forward_image(x[i: i + 1]) for i in range(x.shape[0])]
+    def forward(self, x: torch.Tensor, full_maps: bool = True) -> IPADOutput:
+        """Score a validated batch; each image is processed on its own so results never depend on the batch.
+
+        The batch is moved to the model's device and dtype. ``full_maps=False`` skips the maps at input
+        resolution (960 MB for a 10000x8000 image): ``maps`` then holds the coarse (B,3,gh,gw) patch grid they
+        would be upsampled from; score and class_probs are the same either way.
+        """
+        x = x.to(device=self.mean.device, dtype=self.mean.dtype)
+        outs = [self._forward_image(x[i: i + 1], full_maps) for i in range(x.shape[0])]
+        if len(outs) == 1:  # no concatenation, hence no second copy of full-resolution maps
+            return outs[0]
         return IPADOutput(*(torch.cat(parts) for parts in zip(*outs, strict=True)))
 
-    def _forward_image(self, x: torch.Tensor) -> IPADOutput:
+    def _forward_image(self, x: torch.Tensor, full_maps: bool = True) -> IPADOutput:
         h, w = x.shape[-2:]
         p, tile = self.backbone.patch_size, self.cfg.tile_size
         hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
         t = self.text_anchors()
-        if hp <= tile and wp <= tile:
+        if not self.cfg.tiling:  # one resized view covers the whole image
+            view = self.forward_views(self._global_view(x), t)
+            grid, cls_logits, extent = view.probs, view.cls_logits, (h, w)
+        elif hp <= tile and wp <= tile:
             view = self.forward_views(self.normalize(pad_to(x, hp, wp)), t)
-            grid, cls_logits = view.probs, view.cls_logits
+            grid, cls_logits, extent = view.probs, view.cls_logits, (hp, wp)
         else:
-            grid, cls_logits = self._tiled(x, max(hp, tile), max(wp, tile), t)
+            hp, wp = max(hp, tile), max(wp, tile)
+            grid, cls_logits = self._tiled(x, hp, wp, t)
+            extent = (hp, wp)
         grid = gaussian_smooth(grid, self.cfg.smooth_sigma)
         class_probs, score = self.fuse(cls_logits, grid)
-        maps = F.interpolate(grid[:, 1:], size=(grid.shape[-2] * p, grid.shape[-1] * p), mode="bilinear",
-                             align_corners=False)[..., :h, :w]
-        return IPADOutput(score, class_probs, maps.clamp(0, 1))
+        if not full_maps:
+            return IPADOutput(score, class_probs, grid[:, 1:].clamp(0, 1))
+        # Clamped in place and cropped as a view: the only full-resolution tensor made is the result.
+        maps = F.interpolate(grid[:, 1:], size=extent, mode="bilinear", align_corners=False).clamp_(0, 1)
+        return IPADOutput(score, class_probs, maps[..., :h, :w])
+
+    def _global_view(self, x: torch.Tensor) -> torch.Tensor:
+        """The whole image resized (aspect kept) to long side tile_size, normalised."""
+        size = global_view_size(*x.shape[-2:], self.cfg.tile_size, self.backbone.patch_size)
+        return self.normalize(F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False))
 
     def _tiled(self, x: torch.Tensor, hp: int, wp: int, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Global view for context and object weights, plus native-scale tiles stitched on the patch grid."""
         p, tile = self.backbone.patch_size, self.cfg.tile_size
-        gh, gw = global_view_size(*x.shape[-2:], tile, p)
-        small = F.interpolate(x, size=(gh, gw), mode="bilinear", antialias=True, align_corners=False)
-        glob = self.forward_views(self.normalize(small), t)
+        glob = self.forward_views(self._global_view(x), t)
         anchors = image_anchors(t, glob.cls_emb, self.cfg.object_temperature)
 
         cells = tile // p

@@ -96,20 +96,52 @@ class LearnedPrompts(nn.Module):
     def forward(self, t: TextTower) -> torch.Tensor:
         """Encode every (state, object) prompt with the text tower ``t`` (kept outside this module's state)."""
         sot, eot = t.embed_ids([self._sot]), t.embed_ids([self._eot])
-        seqs, eot_index = [], []
-        for state_tokens in self.state_tokens:
-            for ids in self._object_ids:
-                seq = torch.cat([sot, self.ctx, t.embed_ids(ids), state_tokens, eot])
-                eot_index.append(seq.shape[0] - 1)
-                seqs.append(F.pad(seq, (0, 0, 0, t.context_length - seq.shape[0])))
-        emb = t(torch.stack(seqs), torch.tensor(eot_index, device=self.ctx.device))
-        return F.normalize(emb, dim=-1).reshape(len(STATES), len(self.objects), -1)
+        seqs = [torch.cat([sot, self.ctx, t.embed_ids(ids), state_tokens, eot])
+                for state_tokens in self.state_tokens for ids in self._object_ids]
+        return _encode(t, seqs).reshape(len(STATES), len(self.objects), -1)
 
     def separation_loss(self, anchors: torch.Tensor) -> torch.Tensor:
         """Hinge on the cosine between different states of the same object: keeps anchors apart."""
         cos = torch.einsum("kod,jod->okj", anchors, anchors)
         off = ~torch.eye(len(STATES), dtype=torch.bool, device=anchors.device)
         return F.relu(cos[:, off]).mean()
+
+
+class FixedPrompts(nn.Module):
+    """Hand-written prompt ensembles (``ZERO_SHOT_PHRASES``) encoded by the text tower at every call.
+
+    APRIL-GAN-style: nothing of this module is learned (no context, no state tokens); when the text tower is
+    trainable the anchors still move with it, so a from-scratch backbone can learn what the words mean.
+    """
+
+    def __init__(self, text: TextTower, objects: tuple[str, ...]):
+        super().__init__()
+        self.objects = objects
+        tok = _bpe()
+        self._sot, self._eot = tok.sot_token_id, tok.eot_token_id
+        self._ids = [[tok.encode(phrase.format(obj)) for phrase in ZERO_SHOT_PHRASES[state]]
+                     for state in STATES for obj in objects]
+        longest = 2 + max(len(ids) for group in self._ids for ids in group)
+        if longest > text.context_length:
+            raise ValueError(f"prompts need {longest} tokens; the text tower holds {text.context_length}")
+
+    def forward(self, t: TextTower) -> torch.Tensor:
+        """t[k, o]: the normalised mean of the encoded phrases of state k and object o."""
+        sot, eot = t.embed_ids([self._sot]), t.embed_ids([self._eot])
+        seqs = [torch.cat([sot, t.embed_ids(ids), eot]) for group in self._ids for ids in group]
+        groups = _encode(t, seqs).split([len(group) for group in self._ids])
+        means = torch.stack([g.mean(0) for g in groups]).reshape(len(STATES), len(self.objects), -1)
+        return F.normalize(means, dim=-1)
+
+    def separation_loss(self, anchors: torch.Tensor) -> torch.Tensor:
+        return anchors.new_zeros(())
+
+
+def _encode(t: TextTower, seqs: list[torch.Tensor]) -> torch.Tensor:
+    """Normalised text embeddings (N,D) of token-embedding sequences [SOT ... EOT], padded to the context."""
+    eot_index = torch.tensor([s.shape[0] - 1 for s in seqs], device=seqs[0].device)
+    padded = torch.stack([F.pad(s, (0, 0, 0, t.context_length - s.shape[0])) for s in seqs])
+    return F.normalize(t(padded, eot_index), dim=-1)
 
 
 class ZeroShotPrompts(nn.Module):

@@ -44,8 +44,10 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    variant: str = "ipad_clip"
-    arch: dict[str, Any] = field(default_factory=dict)  # overrides of the variant's arch options
+    method: str = "ipad"  # key of ipad_iqa.train.models.MODEL_BUILDERS: ipad, aprilgan, anomalyclip, manip, segnet
+    variant: str = "ipad_clip"  # CLIP-based methods: the registry variant giving backbone and arch defaults
+    # CLIP-based methods: overrides of the variant's arch options; CNN baselines: their own network options
+    arch: dict[str, Any] = field(default_factory=dict)
     clip_weights: str | None = None  # open_clip tag or file for the real-CLIP variants
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
@@ -58,6 +60,8 @@ class TrainConfig:
     max_minutes: float | None = None  # wall-clock budget; stops cleanly and keeps the best checkpoint
     save_dtype: str = "float16"
     device: str = "cpu"
+    # CPU threads per process (None = torch's default). 1 avoids OpenMP stalls when sharing cores with workers.
+    num_threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -89,6 +93,11 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def config_from_dict(data: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig from plain data, e.g. the ``config`` stored in a checkpoint's metadata."""
+    return _build(TrainConfig, data, "config")
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """Read a YAML config and apply ``key=value`` overrides (values parsed as YAML: 3, 1e-4, [1, 2], null)."""
     data: dict[str, Any] = yaml.safe_load(Path(path).read_text()) or {} if path else {}
@@ -97,4 +106,4 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
             raise ValueError(f"--set expects key=value, got {item!r}")
         key, raw = item.split("=", 1)
         _set_dotted(data, key.strip(), yaml.safe_load(raw))
-    return _build(TrainConfig, data, "config")
+    return config_from_dict(data)

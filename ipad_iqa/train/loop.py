@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import math
 import os
 import subprocess
@@ -18,18 +17,17 @@ from torch.utils.data import DataLoader, Sampler
 
 from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
 from ipad_iqa.data.sources import list_clean_pool
-from ipad_iqa.model.factory import HEAD_PREFIXES, create_model
-from ipad_iqa.model.ipad_clip import IPADCLIP, ViewOutput
-from ipad_iqa.registry import get_variant
+from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.train.config import TrainConfig
 from ipad_iqa.train.losses import ipad_loss
+from ipad_iqa.train.models import ArtifactModel, build_model
 from ipad_iqa.weights import save_weights
 
 
 class _Step(nn.Module):
     """One forward over a batch of views; wrapped in DDP so that gradients of every part are synchronised."""
 
-    def __init__(self, model: IPADCLIP):
+    def __init__(self, model: ArtifactModel):
         super().__init__()
         self.model = model
 
@@ -60,12 +58,6 @@ def git_revision() -> str | None:
         return None
 
 
-def build_model(cfg: TrainConfig) -> IPADCLIP:
-    """Random head (and random backbone for from-scratch variants) of the configured variant."""
-    variant = dataclasses.replace(get_variant(cfg.variant), weights=None, allow_random_init=True)
-    return create_model(variant, clip_weights=cfg.clip_weights, arch=cfg.arch, init_seed=cfg.seed)
-
-
 def _datasets(cfg: TrainConfig) -> tuple[IPADSynthDataset, IPADSynthDataset]:
     if not cfg.data.clean_dir:
         raise ValueError("data.clean_dir is required (e.g. --clean-dir ../shared/data/clean)")
@@ -82,11 +74,11 @@ def _datasets(cfg: TrainConfig) -> tuple[IPADSynthDataset, IPADSynthDataset]:
     return train, val
 
 
-def _optimizer(model: IPADCLIP, cfg: TrainConfig) -> torch.optim.Optimizer:
+def _optimizer(model: ArtifactModel, cfg: TrainConfig) -> torch.optim.Optimizer:
     head, backbone = [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
-            (head if name.startswith(HEAD_PREFIXES) else backbone).append(p)
+            (head if name.startswith(model.head_prefixes) else backbone).append(p)
     groups = [{"params": head, "lr": cfg.optim.lr}]
     if backbone:
         groups.append({"params": backbone, "lr": cfg.optim.backbone_lr})
@@ -102,7 +94,7 @@ def _lr_factor(step: int, cfg: TrainConfig) -> float:
 
 
 @torch.no_grad()
-def validate(model: IPADCLIP, batches: list[dict], cfg: TrainConfig) -> dict[str, float]:
+def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig) -> dict[str, float]:
     """Mean validation loss and image accuracy of the fused class probabilities (early-stopping signal)."""
     model.eval()
     t = model.text_anchors()
@@ -119,11 +111,13 @@ def validate(model: IPADCLIP, batches: list[dict], cfg: TrainConfig) -> dict[str
     return {"val_loss": total / n, "val_acc": correct / n}
 
 
-def export_weights(model: IPADCLIP, path: Path, cfg: TrainConfig, metrics: dict[str, Any]) -> str:
-    """Checkpoint for ``head_weights=`` / registry.yaml: whole model if the backbone trained, else the head."""
-    trained_backbone = any(p.requires_grad for p in model.backbone.parameters())
-    state = {k: v for k, v in model.state_dict().items() if trained_backbone or k.startswith(HEAD_PREFIXES)}
-    meta = {"variant": cfg.variant, "config": cfg.to_dict(), "git_revision": git_revision(),
+def export_weights(model: ArtifactModel, path: Path, cfg: TrainConfig, metrics: dict[str, Any]) -> str:
+    """Checkpoint for ``head_weights=`` / registry.yaml / ``load_trained``: whole model if anything outside
+    the head trained, else the head only (frozen-backbone variants)."""
+    body = [p for n, p in model.named_parameters() if not n.startswith(model.head_prefixes)]
+    trained_body = any(p.requires_grad for p in body)
+    state = {k: v for k, v in model.state_dict().items() if trained_body or k.startswith(model.head_prefixes)}
+    meta = {"method": cfg.method, "variant": cfg.variant, "config": cfg.to_dict(), "git_revision": git_revision(),
             "data_seed": cfg.seed, "metrics": metrics}
     return save_weights(state, path, meta, dtype=getattr(torch, cfg.save_dtype))
 
@@ -161,6 +155,8 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
     from tqdm import tqdm
 
     rank, world, device = _init_distributed(cfg)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
     out_dir = Path(cfg.out_dir)
     model = build_model(cfg).to(device).train()

@@ -47,4 +47,4 @@ def ipad_loss(model: IPADCLIP, out: ViewOutput, t: torch.Tensor, masks: torch.Te
     sep = model.separation_loss(t)
     parts = {"focal": focal / n, "dice": dice / n, "image_ce": image_ce, "fused_bce": fused, "separation": sep}
     total = sum(getattr(w, k) * v for k, v in parts.items())
-    return total, {k: float(v) for k, v in parts.items()}
+    return total, {k: float(v.detach()) for k, v in parts.items()}

@@ -75,7 +75,7 @@ def test_ipad_adapter_through_pyiqa(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(pyiqa, "create_metric", fake_create_metric)
     det = build_detector("ipad_clip_vitb16", DetectorConfig(checkpoint="/w.safetensors"))
-    assert calls == {"name": "ipad_clip_vitb16", "pretrained_model_path": "/w.safetensors"}
+    assert calls == {"name": "ipad_clip_vitb16", "head_weights": "/w.safetensors"}
     out = det.predict(torch.rand(2, 3, 32, 48))
     assert out.maps.shape == (2, 3, 32, 48) and out.score.shape == (2, 1) and det.has_maps
 

@@ -1,0 +1,1 @@
+"""IPAD-CLIP: open_clip backbone wrapper, artifact-aware text anchors, anchor-steered heads and tiling."""

@@ -1,0 +1,107 @@
+"""Which model a recipe trains (``TrainConfig.method``), the protocol they all follow, and their loader.
+
+Every method trains through the same loop and ``ipad_loss`` and is evaluated through the same harness, so
+a comparison differs only in the model. A checkpoint carries ``method`` and the whole training config in its
+metadata: ``load_trained`` rebuilds exactly the trained model from the file alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from ipad_iqa.baselines import anomalyclip, aprilgan, manip, segnet
+from ipad_iqa.model.factory import create_model
+from ipad_iqa.model.ipad_clip import IPADCLIP, ViewOutput
+from ipad_iqa.output import IPADOutput
+from ipad_iqa.registry import get_variant
+from ipad_iqa.train.config import TrainConfig, config_from_dict
+from ipad_iqa.weights import WeightsError, load_into, read_metadata
+
+
+@runtime_checkable
+class ArtifactModel(Protocol):
+    """What the loop, ``ipad_loss``, ``export_weights`` and the evaluation harness need of a model.
+
+    The four states are (clean, ghosting, flare, moire). Models are ``nn.Module``s as well.
+    """
+
+    head_prefixes: tuple[str, ...]  # state keys under the head learning rate; required when loading
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """RGB in [0, 1] -> the model's input space."""
+
+    def text_anchors(self) -> torch.Tensor:
+        """Text anchors (K,O,D) passed to ``forward_views``; an empty tensor for models without text."""
+
+    def forward_views(self, views: torch.Tensor, t: torch.Tensor) -> ViewOutput:
+        """Normalised training-size views -> per-layer 4-state logits, probs, image logits and embedding."""
+
+    def fuse(self, cls_logits: torch.Tensor, grid_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image logits (B,4) and grid probs (B,4,h,w) -> class_probs (B,3), score (B,1)."""
+
+    def separation_loss(self, t: torch.Tensor) -> torch.Tensor:
+        """Regulariser of the anchors; zero for models without learned text."""
+
+    def __call__(self, x: torch.Tensor) -> IPADOutput:
+        """Inference on RGB (B,3,H,W) in [0, 1], any size >= 32; maps at the input resolution."""
+
+
+def build_clip_method(cfg: TrainConfig, preset: dict[str, Any] | None = None) -> IPADCLIP:
+    """IPADCLIP of ``cfg.variant`` with random head (and backbone for from-scratch variants).
+
+    ``preset``: the arch options that define a CLIP baseline; ``cfg.arch`` may add to them, never contradict.
+    """
+    preset = preset or {}
+    clash = sorted(k for k in preset if k in cfg.arch and cfg.arch[k] != preset[k])
+    if clash:
+        raise ValueError(f"method {cfg.method!r} fixes {', '.join(f'{k}={preset[k]!r}' for k in clash)}; "
+                         "remove them from arch")
+    variant = dataclasses.replace(get_variant(cfg.variant), weights=None, allow_random_init=True)
+    return create_model(variant, clip_weights=cfg.clip_weights, arch={**preset, **cfg.arch}, init_seed=cfg.seed)
+
+
+MODEL_BUILDERS: dict[str, Callable[[TrainConfig], nn.Module]] = {
+    "ipad": build_clip_method,
+    "aprilgan": partial(build_clip_method, preset=aprilgan.ARCH),
+    "anomalyclip": partial(build_clip_method, preset=anomalyclip.ARCH),
+    "manip": manip.build_model,
+    "segnet": segnet.build_model,
+}
+
+
+def build_model(cfg: TrainConfig) -> nn.Module:
+    """The untrained model of ``cfg.method``."""
+    if cfg.method not in MODEL_BUILDERS:
+        raise ValueError(f"unknown method {cfg.method!r}; known: {', '.join(MODEL_BUILDERS)}")
+    return MODEL_BUILDERS[cfg.method](cfg)
+
+
+def load_trained(path: str | os.PathLike, arch: dict[str, Any] | None = None, device: str = "cpu",
+                 expect_method: str | None = None) -> nn.Module:
+    """Rebuild the model a checkpoint was trained as, load it, and return it in eval mode.
+
+    ``arch``: inference-time overrides merged into the stored ``arch`` (e.g. ``{"cls_weight": 1.0}``).
+    ``expect_method``: refuse a checkpoint of another method (e.g. a segnet file passed as aprilgan).
+    Checkpoints written before ``method`` existed are IPAD-CLIP ones.
+    """
+    try:
+        meta = read_metadata(path)
+    except Exception as err:  # safetensors raises its own error types
+        raise WeightsError(f"{path}: not a readable safetensors checkpoint ({err})") from err
+    if not isinstance(meta.get("config"), dict):
+        raise WeightsError(f"{path}: no training config in its metadata; not written by `ipad-iqa train`")
+    cfg = config_from_dict(meta["config"])
+    if expect_method is not None and cfg.method != expect_method:
+        raise WeightsError(f"{path} was trained as method {cfg.method!r}, not {expect_method!r}")
+    if arch:
+        cfg = dataclasses.replace(cfg, arch={**cfg.arch, **arch})
+    model = build_model(cfg)
+    load_into(model, path, model.head_prefixes)
+    return model.to(device).eval()

@@ -1,0 +1,85 @@
+"""Every trainable method: two real training steps, export, reload through the detector registry."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from ipad_iqa.baselines import DetectorConfig, build_detector
+from ipad_iqa.baselines.trained import TRAINED_METHODS
+from ipad_iqa.model.ipad_clip import ViewOutput
+from ipad_iqa.train.config import TrainConfig
+from ipad_iqa.train.loop import train
+from ipad_iqa.train.models import MODEL_BUILDERS, ArtifactModel, build_model, load_trained
+from ipad_iqa.weights import WeightsError, read_metadata
+
+# The detector name that loads each method's checkpoint.
+DETECTOR_OF = {"ipad": "ipad_ref", "aprilgan": "aprilgan", "anomalyclip": "anomalyclip", "manip": "manip",
+               "segnet": "segnet"}
+
+
+def test_every_builder_is_tested_and_registered(tiny_arch) -> None:
+    assert set(tiny_arch) == set(MODEL_BUILDERS) == set(DETECTOR_OF)
+    assert {TRAINED_METHODS[d].method for d in DETECTOR_OF.values()} == set(MODEL_BUILDERS)
+
+
+def test_default_method_is_ipad() -> None:
+    assert TrainConfig().method == "ipad"
+
+
+@pytest.mark.parametrize("method", sorted(MODEL_BUILDERS))
+def test_protocol_shapes(method: str, tiny_config, tmp_path) -> None:
+    model = build_model(tiny_config(method, tmp_path, tmp_path)).train()
+    assert isinstance(model, ArtifactModel)
+    t = model.text_anchors()
+    out = model.forward_views(model.normalize(torch.rand(2, 3, 64, 64)), t)
+    assert isinstance(out, ViewOutput) and out.layer_logits
+    for logits in out.layer_logits:
+        assert logits.shape[:2] == (2, 4) and logits.shape[-1] >= 4
+    assert out.probs.shape == out.layer_logits[0].shape and out.cls_logits.shape == (2, 4)
+    class_probs, score = model.fuse(out.cls_logits, out.probs)
+    assert class_probs.shape == (2, 3) and score.shape == (2, 1)
+    assert model.separation_loss(t).shape == ()
+
+
+@pytest.mark.parametrize("method", sorted(MODEL_BUILDERS))
+def test_train_export_reload(method: str, clean_pool, tiny_config, tiny_arch, tmp_path) -> None:
+    torch.set_num_threads(1)
+    cfg = tiny_config(method, clean_pool, tmp_path / "run")
+    summary = train(cfg)
+    assert summary["steps"] == 2 and all(torch.isfinite(torch.tensor(summary["first_losses"])))
+    ckpt = tmp_path / "run" / "best.safetensors"
+    meta = read_metadata(ckpt)
+    assert meta["method"] == method and meta["config"]["arch"] == tiny_arch[method]
+
+    det = build_detector(DETECTOR_OF[method], DetectorConfig(checkpoint=str(ckpt)))
+    x = torch.rand(2, 3, 45, 77, generator=torch.Generator().manual_seed(0))
+    out = det.predict(x)
+    assert out.score.shape == (2, 1) and out.class_probs.shape == (2, 3) and out.maps.shape == (2, 3, 45, 77)
+    for part in out:
+        assert torch.isfinite(part).all() and part.min() >= 0 and part.max() <= 1
+
+    fresh = build_model(cfg).state_dict()  # same seed: only training can make the loaded weights differ
+    loaded = det.model.state_dict()
+    assert any(not torch.equal(fresh[k], loaded[k]) for k in fresh if fresh[k].is_floating_point())
+
+
+def test_loader_refuses_another_method(tiny_config, tmp_path) -> None:
+    from ipad_iqa.train.loop import export_weights
+
+    cfg = tiny_config("segnet", tmp_path, tmp_path)
+    export_weights(build_model(cfg), tmp_path / "segnet.safetensors", cfg, {})
+    with pytest.raises(WeightsError, match="trained as method 'segnet', not 'manip'"):
+        build_detector("manip", DetectorConfig(checkpoint=str(tmp_path / "segnet.safetensors")))
+    model = load_trained(tmp_path / "segnet.safetensors", arch={"cls_weight": 1.0})
+    assert model.cfg.cls_weight == 1.0 and not model.training
+
+
+def test_clip_methods_refuse_contradicting_arch(tiny_config, tmp_path) -> None:
+    cfg = tiny_config("anomalyclip", tmp_path, tmp_path)
+    with pytest.raises(ValueError, match="fixes cls_weight=1.0"):
+        build_model(dataclasses.replace(cfg, arch={"cls_weight": 0.5}))
+    model = build_model(cfg)
+    assert model.cfg.objects == "agnostic" and not model.cfg.use_adapters and model.cfg.cls_weight == 1.0
