@@ -1,17 +1,26 @@
-"""make-benchmark / show-benchmark end to end on the scikit-image samples, and the benchmark reader."""
+"""make-benchmark / show-benchmark end to end on the scikit-image samples, the clean references, the benchmark
+reader and the full-reference baselines of the evaluation harness on the written benchmark."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
+from scipy import ndimage
 
 from ipad_iqa.cli import make_benchmark, show_benchmark
+from ipad_iqa.cli.main import main
+from ipad_iqa.data.benchmark import discover_sources, sample_seed
 from ipad_iqa.data.datasets import IPADBenchmark
+from ipad_iqa.data.pipeline import render_sample
+from ipad_iqa.data.synth.common import as_rgb
 
 
 def _cli(module, argv: list[str]) -> int:
@@ -35,15 +44,42 @@ def bench(tmp_path_factory):
     return out
 
 
+def _manifest(root: Path) -> list[dict]:
+    with (root / "manifest.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def _read(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im)
+
+
 def test_manifest(bench):
-    with (bench / "manifest.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["image", "mask", "label", "split", "source", "severity", "params"]
+    rows = _manifest(bench)
+    assert list(rows[0]) == ["image", "mask", "label", "split", "source", "severity", "params", "reference"]
     assert sorted(r["label"] for r in rows) == sorted(["clean", "ghosting", "flare", "moire"] * 2)
     for r in rows:
         assert (bench / r["image"]).is_file()
-        assert (r["mask"] == "") == (r["label"] == "clean")
+        assert (r["mask"] == "") == (r["label"] == "clean") == (r["reference"] == "")
         assert r["source"].startswith("skimage/")
+        if r["reference"]:
+            assert r["reference"] == r["image"].replace("images/", "references/", 1)
+            assert _read(bench / r["reference"]).shape == _read(bench / r["image"]).shape
+
+
+def test_references_are_clean_twins_differing_only_near_the_mask(bench):
+    """The reference is the clean render of the same seed, and the artifact image departs from it only in or
+    next to the mask: >= 80 % of the change within one JPEG block row (16 px) of it, and outside that, less than
+    the mask rule's 2/255 visibility threshold on average."""
+    loaders, _ = discover_sources(None)
+    for r in (r for r in _manifest(bench) if r["reference"]):
+        twin = render_sample(as_rgb(loaders[r["source"]]()), "clean", sample_seed(0, int(Path(r["image"]).stem)), 128)
+        assert np.array_equal(_read(bench / r["reference"]), twin.image)
+        assert twin.params["finish"] == json.loads(r["params"])["finish"]  # same noise and JPEG draws
+        change = np.abs(_read(bench / r["image"]).astype(np.float32) - twin.image).mean(axis=2)
+        near = ndimage.maximum_filter(_read(bench / r["mask"]) > 127, size=33)
+        assert change[near].sum() >= 0.8 * change.sum(), r["image"]
+        assert not (~near).any() or change[~near].mean() < 2.0, r["image"]
 
 
 def test_byte_identical_across_workers_and_rerun_is_noop(bench, tmp_path, capsys):
@@ -97,3 +133,20 @@ def test_reader_and_sheet(bench, tmp_path):
     sheet = tmp_path / "sheet.png"
     assert _cli(show_benchmark, [str(bench), "--n", "8", "--out", str(sheet), "--stats", "--tile", "64"]) == 0
     assert sheet.stat().st_size > 1000
+    small = tmp_path / "small.png"
+    assert _cli(show_benchmark, [str(bench), "--n", "8", "--out", str(small), "--tile", "64", "--colors", "64"]) == 0
+    with Image.open(small) as im, Image.open(sheet) as full:
+        assert (im.mode, im.size) == ("P", full.size)
+
+
+def test_full_reference_baselines_use_the_references(bench, tmp_path):
+    """psnr/ssim score every image against its own reference column: none is n/a (the scikit-image sources
+    are all in ``train``, and most artifact rows have no clean row of the same source to fall back on)."""
+    out = tmp_path / "report"
+    assert main(["evaluate", "--benchmark", str(bench), "--split", "train", "--methods", "psnr,ssim",
+                 "--out", str(out), "--no-progress"]) == 0
+    run = json.loads((out / "run.json").read_text())["methods"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    for method in ("psnr", "ssim"):
+        assert (run[method]["n_images"], run[method]["n_skipped"]) == (8, 0)
+        assert metrics[method]["any"]["image_auroc"] == 1.0  # a clean image is identical to its reference
