@@ -180,7 +180,8 @@ def _score_batch(
 
     from ipad_iqa.viz import overlay
 
-    batch = torch.stack([image for _, image in items])
+    # A single image is a view, not a copy: at 10000x8000 a copy would be another 960 MB.
+    batch = items[0][1][None] if len(items) == 1 else torch.stack([image for _, image in items])
     try:
         with torch.inference_mode():
             output = scorer(batch)

@@ -72,10 +72,33 @@ def create_clip(model_name: str, pretrained: str | None) -> nn.Module:
         ) from err
 
 
+class ConvStem(nn.Module):
+    """Strided 3x3 convolutions replacing the ViT's linear patch embedding (same stride, same width).
+
+    Ours, for from-scratch training only: early convolutions make ViTs far easier to optimise on small data
+    and give the tokens the local, low-level filters that moire, double edges and glare need.
+    """
+
+    def __init__(self, width: int, patch_size: int):
+        super().__init__()
+        steps = patch_size.bit_length() - 1
+        if 2**steps != patch_size:
+            raise BackboneError(f"conv_stem needs a power-of-two patch size, got {patch_size}")
+        chans = [3] + [min(width, 32 * 2**i) for i in range(steps)]
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(chans, chans[1:], strict=False):
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.GroupNorm(8, c_out), nn.GELU()]
+        layers.append(nn.Conv2d(chans[-1], width, 1))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
 class ClipBackbone(nn.Module):
     """Vision tower returning the projected class token and projected patch tokens of tapped blocks."""
 
-    def __init__(self, clip: nn.Module, tap_layers: tuple[int, ...]):
+    def __init__(self, clip: nn.Module, tap_layers: tuple[int, ...], conv_stem: bool = False):
         super().__init__()
         self.visual = clip.visual
         if not hasattr(self.visual, "conv1") or not hasattr(self.visual.transformer, "resblocks"):
@@ -83,6 +106,8 @@ class ClipBackbone(nn.Module):
         self.tap_layers = tap_layers
         self.patch_size = int(self.visual.conv1.kernel_size[0])
         self.width = int(self.visual.conv1.out_channels)
+        if conv_stem:
+            self.visual.conv1 = ConvStem(self.width, self.patch_size)
         self.embed_dim = int(self.visual.proj.shape[1])
         self.depth = len(self.visual.transformer.resblocks)
 

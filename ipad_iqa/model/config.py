@@ -33,6 +33,7 @@ class IPADArchConfig:
     tile_batch: int = 16  # tiles per forward chunk: bounds memory, never mixes images
     global_weight: float = 0.25  # share of the global view in stitched maps of tiled images
     freeze_backbone: bool = True
+    conv_stem: bool = False  # strided-conv patch embedding (from-scratch backbones only; see backbone.ConvStem)
     zero_shot: bool = False  # hand-written prompt ensembles, no trained head
     prompt_mode: str = "learned"  # "fixed": hand-written prompts through the (trainable) text tower, APRIL-GAN-style
     adapter: str = "bottleneck"  # "linear": one linear map per tapped layer into the text space, APRIL-GAN-style

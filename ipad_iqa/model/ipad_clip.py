@@ -46,7 +46,8 @@ class IPADCLIP(nn.Module):
                  mean: tuple[float, float, float], std: tuple[float, float, float]):
         super().__init__()
         self.cfg = cfg
-        self.backbone = ClipBackbone(clip, cfg.resolve_tap_layers(len(clip.visual.transformer.resblocks)))
+        self.backbone = ClipBackbone(clip, cfg.resolve_tap_layers(len(clip.visual.transformer.resblocks)),
+                                     conv_stem=cfg.conv_stem)
         if cfg.tile_size % self.backbone.patch_size:
             raise ValueError(f"tile_size {cfg.tile_size} is not a multiple of patch {self.backbone.patch_size}")
         objects = object_vocabulary(cfg.objects)

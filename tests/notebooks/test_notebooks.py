@@ -1,0 +1,70 @@
+"""The notebooks in notebooks/: committed without outputs, and each one runs top to bottom without an error.
+
+Each notebook is executed with nbclient on the venv's own ipykernel ("python3"), offline, writing only into
+``tmp_path`` (the notebooks put their files under ``$IPAD_IQA_NOTEBOOK_DIR``; the kernel's working directory,
+IPython and Jupyter state go there too). No cell may run longer than ``BUDGET_S`` seconds, and the kernel may
+use at most ``BUDGET_S`` CPU seconds in all: CPU time, unlike wall time, does not grow when other jobs share
+the machine, so the second check is not flaky, and it bounds the wall time on an idle machine.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+EXPECTED = {"quickstart.ipynb", "local_vs_global_iqa.ipynb", "benchmark_tour.ipynb"}
+BUDGET_S = 300  # per cell (wall clock) and per notebook (kernel CPU time)
+
+
+def test_the_documented_notebooks_exist():
+    assert EXPECTED <= {p.name for p in NOTEBOOKS}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    """Outputs are not stored (they would go stale with the weights); run the notebook to see them."""
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    assert not dirty, f"{path.name}: clear the outputs of cells {dirty}"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs(path, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("IPAD_IQA_NOTEBOOK_DIR", str(work))
+    monkeypatch.setenv("IPAD_IQA_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter_runtime"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter_data"))  # no user kernelspecs
+
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=BUDGET_S, kernel_name="python3",
+                                     resources={"metadata": {"path": str(work)}})
+    before, started = _children_cpu_s(), time.perf_counter()
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
+    # execute() shuts the kernel down and reaps it, so its CPU time is now in RUSAGE_CHILDREN.
+    cpu_s, wall_s = _children_cpu_s() - before, time.perf_counter() - started
+    print(f"{path.name}: kernel CPU {cpu_s:.0f} s, wall {wall_s:.0f} s")
+
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    assert cpu_s < BUDGET_S, f"{path.name} used {cpu_s:.0f} CPU seconds, over the {BUDGET_S} s budget"
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
