@@ -8,13 +8,13 @@ documented shapes, the same for an image alone as inside a batch. Most examples 
 
 from __future__ import annotations
 
+import pyiqa
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ipad_iqa
-import pyiqa
 
 PATTERNS = ("uniform", "zeros", "ones", "checker", "sparse", "gradient")
 

@@ -4,12 +4,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pyiqa
 import pytest
 import torch
 from PIL import Image
 
 import ipad_iqa
-import pyiqa
 from ipad_iqa.registry import load_registry
 
 VARIANTS = list(load_registry())

@@ -11,14 +11,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyiqa
 import pytest
 import torch
 from PIL import Image
-from torch.utils._pytree import tree_leaves
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 import ipad_iqa  # noqa: F401  (registers the metrics)
-import pyiqa
 from ipad_iqa.cli.main import main as cli_main
 from ipad_iqa.io import InvalidInputError, load_image
 
@@ -177,7 +177,7 @@ def _bad_folder(root: Path) -> dict[str, str | None]:
     (root / "truncated.jpg").write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     full.unlink()
     (root / "text.png").write_text("not a picture\n")
-    _save(Image.fromarray((_photo(72, 64, 1)[..., 0].astype(np.uint16) * 257)), root / "deep16.png")
+    _save(Image.fromarray(_photo(72, 64, 1)[..., 0].astype(np.uint16) * 257), root / "deep16.png")
     _save(Image.fromarray(_photo(72, 64, 2)).convert("CMYK"), root / "cmyk.jpg", quality=95)
 
     alpha = np.where(np.arange(80) < 40, 255, 0).astype(np.uint8)[None].repeat(64, 0)

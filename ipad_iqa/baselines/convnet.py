@@ -8,7 +8,7 @@ inputs are padded to a multiple of the encoder stride and maps cropped back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -20,6 +20,7 @@ from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.model.prompts import STATES
 from ipad_iqa.model.tiling import pad_to
 from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
+from ipad_iqa.utils import check_keys
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -41,10 +42,7 @@ class ConvNetConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConvNetConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown network option(s) {unknown}; valid: {sorted(known)}")
+        check_keys(cls, data, "network option(s)")
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**values)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
+
+from ipad_iqa.utils import check_keys
 
 PROMPT_MODES: tuple[str, ...] = ("learned", "fixed")
 ADAPTERS: tuple[str, ...] = ("bottleneck", "linear")
@@ -49,10 +51,7 @@ class IPADArchConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IPADArchConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown arch option(s) {unknown}; valid: {sorted(known)}")
+        check_keys(cls, data, "arch option(s)")
         values = dict(data)
         if values.get("tap_layers") is not None:
             values["tap_layers"] = tuple(int(i) for i in values["tap_layers"])

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from ipad_iqa.utils import check_keys
+
 
 @dataclass(frozen=True)
 class LossWeights:
@@ -69,10 +71,7 @@ class TrainConfig:
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     """Instantiate nested frozen dataclasses from plain dicts, refusing unknown keys."""
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ValueError(f"{where}: unknown option(s) {unknown}; valid: {sorted(known)}")
+    check_keys(cls, data, f"option(s) in {where}")
     values = {}
     for name, value in data.items():
         default = getattr(cls(), name) if name != "arch" else None
