@@ -31,7 +31,9 @@ MODEL_SIZES = [(224, 224), (1920, 1080)]
 
 
 def _runs_for(width: int, height: int, runs: int) -> int:
-    """Fewer repetitions for the big sizes (a 12 MP image takes seconds); never fewer than 3."""
+    """More repetitions for small sizes (milliseconds are noisy), fewer for the big ones (seconds each)."""
+    if width * height <= 0.3e6:
+        return 4 * runs
     return max(3, runs if width * height <= 2.5e6 else math.ceil(runs / 2))
 
 
@@ -63,9 +65,11 @@ def section_per_mp(runs: int, sizes: list[tuple[int, int]]) -> list[dict]:
         x = synthetic_image(h, w)
         t = summary(repeat(lambda x=x: metric(x), _runs_for(w, h, runs)))
         mp = w * h / 1e6
+        views = sum(v.shape[0] for v in views_of(metric.net.model, x))
         rows.append({"width": w, "height": h, "mp": mp, "seconds": t, "s_per_mp": t["median"] / mp,
-                     "views": len(views_of(metric.net.model, x))})
-        print(f"per_mp {w}x{h}: {t['median'] / mp:.3f} s/MP", file=sys.stderr)
+                     "views": views, "s_per_view": t["median"] / views})
+        print(f"per_mp {w}x{h}: {t['median'] / mp:.3f} s/MP, {t['median'] / views * 1000:.1f} ms/view",
+              file=sys.stderr)
     return rows
 
 
@@ -100,10 +104,15 @@ def section_overhead(runs: int, sizes: list[tuple[int, int]]) -> list[dict]:
         for w, h in sizes:
             x = synthetic_image(h, w)
             views = views_of(model, x)
-            n = _runs_for(w, h, runs)
-            full = summary(repeat(lambda x=x: model(x), n))
-            scores_only = summary(repeat(lambda x=x: model(x, full_maps=False), n))
-            bare = summary(repeat(lambda views=views: [model.backbone(v) for v in views], n))
+            calls = {"full": lambda x=x: model(x), "score_only": lambda x=x: model(x, full_maps=False),
+                     "backbone": lambda views=views: [model.backbone(v) for v in views]}
+            times: dict[str, list[float]] = {k: [] for k in calls}
+            for k in calls:  # warm-up
+                repeat(calls[k], 0, warmup=2)
+            for _ in range(_runs_for(w, h, runs)):  # interleaved, so that drift hits all three alike
+                for k, fn in calls.items():
+                    times[k] += repeat(fn, 1, warmup=0)
+            full, scores_only, bare = (summary(times[k]) for k in calls)
             rows.append({"width": w, "height": h, "views": sum(v.shape[0] for v in views), "full_s": full,
                          "score_only_s": scores_only, "backbone_s": bare,
                          "ratio": full["median"] / bare["median"],
