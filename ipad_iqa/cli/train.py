@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import os
 
     from ipad_iqa.train.config import load_config
     from ipad_iqa.train.loop import train
@@ -28,5 +29,6 @@ def run(args: argparse.Namespace) -> int:
         if value:
             overrides.append(f"{key}={value}")
     summary = train(load_config(args.config, overrides), resume=args.resume)
-    print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one summary, not one per process
+        print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
     return 0
