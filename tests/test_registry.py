@@ -74,6 +74,9 @@ def test_wheel_ships_the_registry_and_only_the_package(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "ipad_iqa/registry.yaml" in names
     assert "ipad_iqa/model/configs/ipad-clip-s.json" in names
+    shipped = get_variant("ipad_clip").weights
+    if shipped is not None and shipped.file:
+        assert f"ipad_iqa/{shipped.file}" in names  # the embedded default travels inside the wheel
     tops = {n.split("/")[0] for n in names}
     assert tops <= {"ipad_iqa", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
     assert yaml.safe_load(zipfile.ZipFile(wheel).read("ipad_iqa/registry.yaml")) == RAW

@@ -11,7 +11,14 @@ from ipad_iqa import create_model
 from ipad_iqa.model.backbone import BackboneError
 from ipad_iqa.model.factory import HEAD_PREFIXES
 from ipad_iqa.registry import WeightsSpec, get_variant
-from ipad_iqa.weights import WeightsError, cache_dir, resolve_weights, save_weights, sha256_file
+from ipad_iqa.weights import (
+    WeightsError,
+    cache_dir,
+    read_metadata,
+    resolve_weights,
+    save_weights,
+    sha256_file,
+)
 
 
 def _trained_like(seed: int):
@@ -121,3 +128,23 @@ def test_null_weights_without_zero_shot_explains_how_to_train():
 def test_zero_shot_needs_clip_weights_offline_error():
     with pytest.raises(BackboneError, match="clip_weights="):
         create_model("ipad_clip_test", zero_shot=True, clip_weights="openai")
+
+
+def test_embedded_default_ships_verified_trained_weights():
+    """The default variant names a packaged file whose sha256 matches, trained by the recipe it names."""
+    spec = get_variant("ipad_clip").weights
+    assert spec is not None and spec.file, "ipad_clip must ship its weights inside the package"
+    path = resolve_weights("ipad_clip", spec)
+    assert sha256_file(path) == spec.sha256
+    assert path.stat().st_size <= 40 * 2**20
+    meta = read_metadata(path)
+    assert meta["variant"] == "ipad_clip" and meta["method"] == "ipad"
+    assert meta["config"]["arch"]["freeze_backbone"] is False  # trained from scratch, backbone unfrozen
+
+
+def test_embedded_default_loads_offline_and_differs_from_random_init(monkeypatch):
+    monkeypatch.setenv("IPAD_IQA_OFFLINE", "1")
+    trained = create_model("ipad_clip")
+    random = create_model("ipad_clip", random_init=True)
+    random_params = dict(random.named_parameters())
+    assert all(not torch.equal(p, random_params[n]) for n, p in trained.named_parameters())

@@ -177,7 +177,8 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
                         num_workers=cfg.data.num_workers, drop_last=True,
                         persistent_workers=cfg.data.num_workers > 0)
     is_main = rank == 0
-    val_batches = list(DataLoader(val_set, batch_size=b)) if is_main else []
+    val_batches = ([{k: v.to(device) for k, v in vb.items()} for vb in DataLoader(val_set, batch_size=b)]
+                   if is_main else [])
     if is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
     log, val_log = _CsvLog(out_dir / "log.csv", bool(resume)), _CsvLog(out_dir / "val.csv", bool(resume))
@@ -198,7 +199,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
         opt.step()
         step += 1
         seen += b * world
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         rate = seen / (time.perf_counter() - started)
         bar.set_postfix(loss=f"{float(loss):.3f}", img_s=f"{rate:.1f}")
         bar.update(1)
