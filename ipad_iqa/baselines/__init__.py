@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -68,5 +69,24 @@ def build_detector(name: str, config: DetectorConfig | None = None) -> Detector:
     return DETECTORS[base](config)
 
 
-__all__ = ["DETECTORS", "Detector", "DetectorConfig", "DetectorFactory", "build_detector", "split_method",
-           "output_from_maps", "output_from_probs"]
+def method_fingerprint(name: str, config: DetectorConfig | None = None) -> str:
+    """What a method's predictions depend on besides its name: the sha256 of its weights, found without
+    building the model. A prediction cache made under another fingerprint is stale."""
+    from ipad_iqa.registry import get_variant
+    from ipad_iqa.weights import WeightsError, sha256_file
+
+    config = config or DetectorConfig()
+    base, _ = split_method(name)
+    if config.checkpoint:
+        path = Path(config.checkpoint)
+        if not path.is_file():
+            raise WeightsError(f"checkpoint of {name!r} not found: {path}")
+        return f"checkpoint sha256 {sha256_file(path)}"
+    if base.startswith(IPAD_PREFIX):
+        weights = get_variant(base).weights
+        return f"registry weights sha256 {weights.sha256}" if weights else "no trained weights (random init)"
+    return "training-free"
+
+
+__all__ = ["DETECTORS", "Detector", "DetectorConfig", "DetectorFactory", "build_detector", "method_fingerprint",
+           "split_method", "output_from_maps", "output_from_probs"]

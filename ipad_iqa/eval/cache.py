@@ -37,24 +37,42 @@ class Prediction:
         return t[0].clamp(0, 1).numpy()
 
 
-class PredictionCache:
-    """``root/<method>/<hash of image key>.npz``."""
+class StaleCacheError(ValueError):
+    """The cached predictions were made by another version of the method (other weights)."""
 
-    def __init__(self, root: Path, method: str, map_side: int = 256) -> None:
+
+class PredictionCache:
+    """``root/<method>/<hash of image key>.npz``, plus ``method.json`` recording what made them.
+
+    ``fingerprint`` (e.g. the sha256 of the weights) is checked against the recorded one, so predictions of
+    old weights are never mixed into the metrics of new ones; ``None`` skips the check (reading a report).
+    """
+
+    def __init__(self, root: Path, method: str, map_side: int = 256, fingerprint: str | None = None) -> None:
         self.dir = Path(root) / method
         self.map_side = map_side
+        self.fingerprint = fingerprint
+        recorded = self._read().get("fingerprint") if fingerprint is not None else None
+        if fingerprint is not None and (self.dir / "method.json").is_file() and recorded != fingerprint:
+            raise StaleCacheError(
+                f"{self.dir}: cached predictions of {method!r} were made with {recorded or 'an unrecorded version'}, "
+                f"not {fingerprint}; write to a new --out folder or delete {self.dir} to predict again")
+
+    def _read(self) -> dict:
+        f = self.dir / "method.json"
+        return json.loads(f.read_text()) if f.is_file() else {}
 
     def read_info(self) -> tuple[bool, tuple[str, ...]] | None:
         """(has_maps, classes) of the method, if a previous run recorded them."""
-        f = self.dir / "method.json"
-        if not f.is_file():
+        info = self._read()
+        if not info:
             return None
-        info = json.loads(f.read_text())
         return bool(info["has_maps"]), tuple(info["classes"])
 
     def write_info(self, has_maps: bool, classes: tuple[str, ...]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "method.json").write_text(json.dumps({"has_maps": has_maps, "classes": list(classes)}))
+        info = {"has_maps": has_maps, "classes": list(classes), "fingerprint": self.fingerprint}
+        (self.dir / "method.json").write_text(json.dumps(info))
 
     def path(self, key: str) -> Path:
         return self.dir / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.npz"

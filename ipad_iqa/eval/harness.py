@@ -141,17 +141,20 @@ class LazyDetector:
     """
 
     def __init__(self, method: str, config: EvalConfig) -> None:
+        from ipad_iqa.baselines import DetectorConfig, method_fingerprint, split_method
+
         self.method, self.config = method, config
-        self.cache = PredictionCache(config.out / "cache", method, config.map_side)
+        ckpts = config.checkpoints  # "NAME[options]" falls back to the checkpoint of NAME
+        self.detector_config = DetectorConfig(config.device, ckpts.get(method, ckpts.get(split_method(method)[0])))
+        self.cache = PredictionCache(config.out / "cache", method, config.map_side,
+                                     fingerprint=method_fingerprint(method, self.detector_config))
         self._detector = None
 
     def get(self):
         if self._detector is None:
-            from ipad_iqa.baselines import DetectorConfig, build_detector, split_method
+            from ipad_iqa.baselines import build_detector
 
-            ckpts = self.config.checkpoints  # "NAME[options]" falls back to the checkpoint of NAME
-            cfg = DetectorConfig(self.config.device, ckpts.get(self.method, ckpts.get(split_method(self.method)[0])))
-            self._detector = build_detector(self.method, cfg)
+            self._detector = build_detector(self.method, self.detector_config)
             self.cache.write_info(self._detector.has_maps, tuple(self._detector.classes))
         return self._detector
 

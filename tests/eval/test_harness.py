@@ -123,6 +123,25 @@ def test_partial_cache_only_predicts_missing(benchmark: Path, tmp_path: Path) ->
     assert (info["n_cached"], info["n_predicted"]) == (2, 3)
 
 
+def test_cache_of_other_weights_is_refused_not_mixed(benchmark: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "report"
+    args = ["evaluate", "--benchmark", str(benchmark), "--methods", "spectral", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    info_file = out / "cache" / "spectral" / "method.json"
+    info = json.loads(info_file.read_text())
+    assert info["fingerprint"] == "training-free"
+    info_file.write_text(json.dumps({**info, "fingerprint": "checkpoint sha256 0123"}))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint sha256 0123" in err and "new --out folder" in err
+
+
+def test_missing_checkpoint_is_named(benchmark: Path, tmp_path: Path, capsys) -> None:
+    assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "segnet", "--checkpoint",
+                 f"segnet={tmp_path / 'nope.safetensors'}", "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    assert "nope.safetensors" in capsys.readouterr().err
+
+
 def test_unknown_method_is_a_usage_error(benchmark: Path, tmp_path: Path) -> None:
     assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "nope", "--out", str(tmp_path / "r"),
                  "--no-progress"]) == 2
