@@ -53,6 +53,30 @@ def machine() -> dict[str, object]:
     }
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds used by the whole machine, by this process and its waited-for children) so far."""
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:9]]
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    own = sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+    return busy, own
+
+
+_START = (time.perf_counter(), *_cpu_seconds())
+
+
+def foreign_cpu_share() -> float:
+    """Share of the machine's CPU time used by *other* processes since this script started (0 = idle machine).
+
+    Above a few percent the timings of this run are slower than on an idle machine.
+    """
+    t0, busy0, own0 = _START
+    busy, own = _cpu_seconds()
+    capacity = (time.perf_counter() - t0) * (os.cpu_count() or 1)
+    return max(0.0, (busy - busy0) - (own - own0)) / capacity
+
+
 def busy_training_run() -> bool:
     """True while an ``ipad-iqa train`` process shares the CPU (then timings are contaminated)."""
     out = subprocess.run(["pgrep", "-f", "ipad-iqa train"], capture_output=True, text=True)
@@ -135,7 +159,10 @@ def write_results(name: str, data: dict) -> Path:
     """Write ``benchmarks/results/<name>.json`` (machine description added) and return its path."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"machine": machine(), **data}, indent=1) + "\n")
+    share = foreign_cpu_share()
+    if share > 0.05:
+        print(f"warning: other processes used {share:.0%} of the CPU during this run", file=sys.stderr)
+    path.write_text(json.dumps({"machine": machine(), "foreign_cpu_share": round(share, 3), **data}, indent=1) + "\n")
     print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
     return path
 

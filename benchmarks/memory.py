@@ -63,14 +63,14 @@ def child(case: str, metric_name: str, width: int, height: int, image: Path, wor
         if case == "tensor_score":
             x = synthetic_image(height, width)
             with torch.inference_mode():
-                out = metric(x)
+                _ = metric(x)
         elif case == "tensor_maps":
             x = synthetic_image(height, width)
             with torch.inference_mode():
-                out = metric(x, return_maps=True)
+                _ = metric(x, return_maps=True)
         elif case == "file_maps":
             with torch.inference_mode():
-                out = metric(load_image(image)[None], return_maps=True)
+                _ = metric(load_image(image)[None], return_maps=True)
         elif case in ("cli", "cli_maps"):
             del metric  # the CLI builds its own
             argv = ["score", str(image), "--metric", metric_name, "--out", str(workdir / f"{case}.csv")]

@@ -26,8 +26,10 @@ def _load(name: str) -> dict | None:
 
 def _machine(data: dict) -> str:
     m = data["machine"]
-    busy = data.get("training_run_sharing_cpu")
-    note = " **(measured while a training run shared the CPU: too slow)**" if busy else ""
+    share = data.get("foreign_cpu_share", 0.0)
+    note = ""
+    if data.get("training_run_sharing_cpu") or share > 0.05:
+        note = f" **(other processes used {share:.0%} of the CPU during the run: timings too slow)**"
     return (f"*{m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, torch {m['torch']}, "
             f"{m['date']}, load average {m['load_average_at_start']} at start*{note}")
 
@@ -97,16 +99,23 @@ def table_memory(d: dict) -> str:
                    "time of the call"], rows)
 
 
+def _ratio(value: float) -> str:
+    return "–" if value != value else f"{value:.2f}"  # NaN: a single window
+
+
 def table_cli(_: dict) -> str:
     rows = []
     for path in sorted(RESULTS.glob("cli_*.json")):
         d = json.loads(path.read_text())
+        if d.get("foreign_cpu_share", 0.0) > 0.05:
+            print(f"note: {path.name} was measured while other processes used "
+                  f"{d['foreign_cpu_share']:.0%} of the CPU", file=sys.stderr)
         rows.append([f"`{path.stem}`", str(d["n"]), f"{d['mean_megapixels']:.2f}", "yes" if d["maps"] else "no",
                      f"{d['end_to_end_images_per_s']:.2f}", f"{d['steady_images_per_s']:.2f}",
-                     f"{d['last_over_first']:.2f}", f"{d['peak_rss_gb']:.2f} GB",
-                     f"{d['rss_trend_mb_per_1000_images']:+.0f}"])
+                     _ratio(d["last_over_first"]), f"{d['peak_rss_gb']:.2f} GB",
+                     f"{d['rss_trend_mb_per_1000_images']:+.0f}", f"{d.get('foreign_cpu_share', 0.0):.0%}"])
     return _table(["run", "images", "mean MP", "overlays", "img/s end to end", "img/s steady",
-                   "last / first window", "peak RSS", "RSS trend (MB / 1000 img)"], rows)
+                   "last / first window", "peak RSS", "RSS trend (MB / 1000 img)", "CPU used by others"], rows)
 
 
 def plot_per_mp(d: dict) -> None:
