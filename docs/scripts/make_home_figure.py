@@ -74,6 +74,7 @@ def labelled(image, title: str, height: int):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    revision = git_revision()  # before this script writes its own outputs into the tree
     import numpy as np
     import pyiqa
     import torch
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Scikit-image `{SOURCE}` photo ({SKIMAGE_SAMPLES[SOURCE]}) with a local {LABEL} synthesized by IPAD-Synth "
         f"(severity {sample.severity:.2f}), scored by `{args.metric}` with {weights_note(args.metric, args.head_weights)}. "
         f"Score {score:.3f} (1 = no local artifact); class probabilities: {classes}. "
-        f"Made by `{command}` at git revision `{git_revision()}`.\n"
+        f"Made by `{command}` at git revision `{revision}`.\n"
     )
     (args.out_dir / "caption.md").write_text(caption, encoding="utf-8")
     print(caption, end="")
