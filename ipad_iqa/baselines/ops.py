@@ -31,9 +31,13 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def box_mean(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Local mean over a k x k window (k odd), reflect-padded so borders are not darkened."""
+    """Local mean over a k x k window (k odd), replicate-padded so borders are not darkened.
+
+    Separable (a row mean, then a column mean): 2k additions per pixel instead of k^2, same result.
+    """
     p = k // 2
-    return F.avg_pool2d(F.pad(x, (p, p, p, p), mode="replicate"), k, stride=1)
+    rows = F.avg_pool2d(F.pad(x, (p, p, p, p), mode="replicate"), (1, k), stride=1)
+    return F.avg_pool2d(rows, (k, 1), stride=1)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
