@@ -40,7 +40,8 @@ def _as_chw_array(x: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
     return array
 
 
-def _render_size(height: int, width: int) -> tuple[int, int]:
+def render_size(height: int, width: int) -> tuple[int, int]:
+    """(h, w) at which :func:`overlay` draws an image of ``height`` x ``width``: long side <= MAX_RENDER_SIDE."""
     scale = min(1.0, MAX_RENDER_SIDE / max(height, width))
     return max(1, round(height * scale)), max(1, round(width * scale))
 
@@ -116,7 +117,7 @@ def overlay(
     if len(classes) > len(style.colors):
         raise ValueError(f"style has {len(style.colors)} colours for {len(classes)} classes")
     colors = style.colors[: len(classes)]
-    size = _render_size(*img.shape[1:])
+    size = render_size(*img.shape[1:])
     img = _resize_to_hwc(img, size)
     heat = _resize_to_hwc(heat, size)
     picture = _to_pil(_blend(img, heat, colors, alpha))

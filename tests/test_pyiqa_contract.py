@@ -103,3 +103,11 @@ def test_bad_input_is_named():
     m = pyiqa.create_metric("ipad_clip_test", device="cpu", check_input_range=False)
     with pytest.raises(ValueError, match="(?i)nan|finite"):
         m(torch.full((1, 3, 64, 64), float("nan")))
+
+
+def test_maps_size_through_pyiqa():
+    metric = pyiqa.create_metric("ipad_clip_test", device="cpu")
+    out = metric(torch.rand(2, 3, 70, 90), return_maps=True, maps_size=(35, 45))
+    assert out.maps.shape == (2, 3, 35, 45)
+    with pytest.raises(ValueError, match="maps_size"):
+        metric(torch.rand(1, 3, 70, 90), return_maps=True, maps_size=(0, 45))

@@ -238,13 +238,15 @@ def _fmt(value: float) -> str:
 def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True) -> Scorer:
     """Build a scorer from a registered pyiqa metric that supports ``return_maps=True``.
 
-    ``full_maps=False`` (no overlays wanted) lets an IPAD-CLIP metric skip its maps at input resolution.
+    An IPAD-CLIP metric never makes maps at input resolution here: with ``full_maps=False`` (no overlays
+    wanted) it keeps them on its patch grid, otherwise it renders them at the size the overlay is drawn at.
     """
     import pyiqa
     import torch
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
     from ipad_iqa.pyiqa_plugin import IPADCLIPArch
+    from ipad_iqa.viz import render_size
 
     if device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda was requested but CUDA is not available; use --device cpu")
@@ -252,8 +254,10 @@ def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True) -> Score
         known = ", ".join(pyiqa.list_models(filter="ipad*")) or "none registered"
         raise UsageError(f"unknown metric {metric!r}; IPAD metrics: {known}")
     model = pyiqa.create_metric(metric, device=device)
-    if not full_maps and isinstance(model.net, IPADCLIPArch):
-        return lambda batch: model(batch, return_maps=True, full_maps=False)
+    if isinstance(model.net, IPADCLIPArch):
+        if not full_maps:
+            return lambda batch: model(batch, return_maps=True, full_maps=False)
+        return lambda batch: model(batch, return_maps=True, maps_size=render_size(*batch.shape[-2:]))
     return lambda batch: model(batch, return_maps=True)
 
 

@@ -132,20 +132,24 @@ class IPADCLIP(nn.Module):
         return fuse_probs(cls_logits, grid_probs, self.cfg.cls_weight, self.cfg.topk_ratio)
 
     # ------------------------------------------------------------------ images
-    def forward(self, x: torch.Tensor, full_maps: bool = True) -> IPADOutput:
+    def forward(self, x: torch.Tensor, full_maps: bool = True, maps_size: tuple[int, int] | None = None
+                ) -> IPADOutput:
         """Score a validated batch; each image is processed on its own so results never depend on the batch.
 
         The batch is moved to the model's device and dtype. ``full_maps=False`` skips the maps at input
         resolution (960 MB for a 10000x8000 image): ``maps`` then holds the coarse (B,3,gh,gw) patch grid they
-        would be upsampled from; score and class_probs are the same either way.
+        would be upsampled from. ``maps_size=(h, w)`` renders the maps at that size instead of the input's
+        (e.g. a display size), the same picture as resizing the full maps without ever making them. Score and
+        class_probs are the same in every case.
         """
         x = x.to(device=self.mean.device, dtype=self.mean.dtype)
-        outs = [self._forward_image(x[i: i + 1], full_maps) for i in range(x.shape[0])]
+        outs = [self._forward_image(x[i: i + 1], full_maps, maps_size) for i in range(x.shape[0])]
         if len(outs) == 1:  # no concatenation, hence no second copy of full-resolution maps
             return outs[0]
         return IPADOutput(*(torch.cat(parts) for parts in zip(*outs, strict=True)))
 
-    def _forward_image(self, x: torch.Tensor, full_maps: bool = True) -> IPADOutput:
+    def _forward_image(self, x: torch.Tensor, full_maps: bool = True, maps_size: tuple[int, int] | None = None
+                       ) -> IPADOutput:
         h, w = x.shape[-2:]
         p, tile = self.backbone.patch_size, self.cfg.tile_size
         hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
@@ -164,9 +168,12 @@ class IPADCLIP(nn.Module):
         class_probs, score = self.fuse(cls_logits, grid)
         if not full_maps:
             return IPADOutput(score, class_probs, grid[:, 1:].clamp(0, 1))
-        # Clamped in place and cropped as a view: the only full-resolution tensor made is the result.
-        maps = F.interpolate(grid[:, 1:], size=extent, mode="bilinear", align_corners=False).clamp_(0, 1)
-        return IPADOutput(score, class_probs, maps[..., :h, :w])
+        out_h, out_w = maps_size or (h, w)
+        # The grid covers `extent` (the input padded to whole patches): scale it with the output, then crop.
+        size = (max(out_h, round(extent[0] * out_h / h)), max(out_w, round(extent[1] * out_w / w)))
+        # Clamped in place and cropped as a view: the only full-size tensor made is the result.
+        maps = F.interpolate(grid[:, 1:], size=size, mode="bilinear", align_corners=False).clamp_(0, 1)
+        return IPADOutput(score, class_probs, maps[..., :out_h, :out_w])
 
     def _global_view(self, x: torch.Tensor) -> torch.Tensor:
         """The whole image resized (aspect kept) to long side tile_size, normalised."""

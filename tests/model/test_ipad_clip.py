@@ -111,3 +111,17 @@ def test_real_vitb16_architecture_runs_with_random_weights():
     out = m(torch.rand(1, 3, 224, 224))
     assert out.maps.shape == (1, 3, 224, 224)
     assert dataclasses.asdict(m.cfg)["freeze_backbone"] is True
+
+
+def test_maps_size_renders_the_full_maps_at_another_size():
+    model = create_model("ipad_clip_test").eval()
+    x = torch.rand(1, 3, 100, 150)  # padded to whole patches and tiled by this variant
+    with torch.no_grad():
+        full = model(x)
+        same = model(x, maps_size=(100, 150))
+        small = model(x, maps_size=(40, 60))
+    torch.testing.assert_close(same.maps, full.maps)
+    assert small.maps.shape == (1, 3, 40, 60)
+    torch.testing.assert_close(small.score, full.score)
+    resized = torch.nn.functional.interpolate(full.maps, size=(40, 60), mode="bilinear", antialias=True)
+    assert (small.maps - resized).abs().max() < 0.02  # the same picture, made without the full-size maps
