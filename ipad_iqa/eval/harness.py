@@ -271,7 +271,7 @@ def real_metrics(samples: Sequence[Sample], preds: Sequence[Prediction]) -> dict
                 for i, s in enumerate(samples) if pos[i] and s.twin in refs]
         out[c] = {"image_auroc": m["image_auroc"], "image_ap": m["image_ap"],
                   "image_auroc_vs_all": image_metrics(probs[:, k], pos)["image_auroc"],
-                  "pair_win_rate": float(np.mean(wins)) if wins else None, "n_pairs": float(len(wins))}
+                  "pair_win_rate": float(np.mean(wins)) if wins else None, "n_pairs": len(wins)}
     return out
 
 

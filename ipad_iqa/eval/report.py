@@ -31,7 +31,10 @@ class GridRow:
 
 
 def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+    """Scores with 3 decimals; counts (whole numbers such as ``n_pairs``) as integers."""
+    if value is None:
+        return "n/a"
+    return str(int(value)) if isinstance(value, int) else f"{value:.3f}"
 
 
 def metric_tables(runs: Mapping[str, MethodRun]) -> str:
