@@ -24,7 +24,7 @@ docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check ipad_iqa tests benchmarks
+	$(VENV)/bin/ruff check ipad_iqa tests benchmarks notebooks docs/scripts examples
 
 clean:
 	rm -rf demo_out site build dist
