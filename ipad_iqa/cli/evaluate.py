@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     command = command_line(args)
     report.write_json(runs, args.out, {"command": command, "title": title, "n_samples": len(samples)})
     (args.out / "results.md").write_text(f"# {title}\n\n{report.metric_tables(runs)}")
-    (args.out / "results_fragment.md").write_text(report.docs_fragment(runs, command, title))
+    fragment = report.docs_fragment(runs, command, title, real=args.real is not None)
+    (args.out / "results_fragment.md").write_text(fragment)
     if args.benchmark:
         report.plot_curves(runs, args.out)
     rows = report.grid_rows(samples, runs, config)

@@ -59,12 +59,20 @@ def metric_tables(runs: Mapping[str, MethodRun]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def docs_fragment(runs: Mapping[str, MethodRun], command: str, title: str) -> str:
-    """A page fragment for ``docs/results.md``: what was run (exact command) and the tables."""
-    notes = ("Per class k: pixel metrics over images labelled k or clean (positives = class-k mask pixels); "
-             "image metrics rank class-k images against clean ones by the class-k probability; `mean` averages "
-             "the classes; `any` ranks all artifact images against clean ones by 1 - score. `n/a`: the method "
-             "gives no maps (pixel metrics) or does not address the class.")
+SYNTH_NOTES = ("Per class k: pixel metrics over images labelled k or clean (positives = class-k mask pixels); "
+               "image metrics rank class-k images against clean ones by the class-k probability; `mean` averages "
+               "the classes; `any` ranks all artifact images against clean ones by 1 - score. `n/a`: the method "
+               "gives no maps (pixel metrics) or does not address the class.")
+REAL_NOTES = ("Per class k, by the class-k probability: `image_auroc`/`image_ap` rank the class-k photos against "
+              "the clean references; `image_auroc_vs_all` against every other photo (references and other "
+              "classes); `pair_win_rate` is the share of (class-k photo, its own clean or defocused twin) pairs "
+              "in which the photo gets the higher probability, over `n_pairs` pairs. `n/a`: the method does not "
+              "address the class, or there are no pairs.")
+
+
+def docs_fragment(runs: Mapping[str, MethodRun], command: str, title: str, real: bool = False) -> str:
+    """A page fragment for ``docs/results.md``: what was run (exact command), how to read it, the tables."""
+    notes = REAL_NOTES if real else SYNTH_NOTES
     return f"## {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
 
 

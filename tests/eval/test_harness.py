@@ -177,3 +177,6 @@ def test_evaluate_real(real_dir: Path, tmp_path: Path) -> None:
     m = json.loads((out / "metrics.json").read_text())["spectral"]["moire"]
     assert m["n_pairs"] == 2 and m["pair_win_rate"] == 1.0 and m["image_auroc"] == 1.0
     assert (out / "results.md").is_file() and (out / "grid.png").is_file()
+    fragment = (out / "results_fragment.md").read_text()
+    assert "pair_win_rate" in fragment and "mask pixels" not in fragment  # the legend of the real-photo mode
+    assert "| spectral | 1.000 | 1.000 |" in fragment and "| 2 |" in fragment  # n_pairs printed as a count
