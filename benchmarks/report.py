@@ -99,6 +99,15 @@ def table_memory(d: dict) -> str:
                    "time of the call"], rows)
 
 
+def table_hotspots(d: dict) -> str:
+    rows = [[f"`{r['op']}`", str(r["calls"]), f"{r['self_ms_per_call']:.1f} ms", f"{r['self_share']:.1%}"]
+            for r in d["ops"]]
+    call = "metric(x, return_maps=True)" if d["maps"] else "metric(x)"
+    return (f"`{call}` on {d['width']}x{d['height']}, {d['runs']} profiled calls: "
+            f"{d['total_self_ms_per_call']:.0f} ms of CPU time per call in all.\n\n"
+            + _table(["operator", "calls per image", "self CPU per image", "share"], rows))
+
+
 def _ratio(value: float) -> str:
     return "–" if value != value else f"{value:.2f}"  # NaN: a single window
 
@@ -189,6 +198,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict], str], Callable[[dict], None] | N
     "startup": ("startup", table_startup, None),
     "memory": ("memory", table_memory, plot_memory),
     "cli": ("cli_soak", table_cli, plot_soak),
+    "hotspots": ("hotspots", table_hotspots, None),
 }
 
 
