@@ -147,6 +147,9 @@ def test_large_image_tiles_without_full_resolution_copies(metric) -> None:
         score = metric(x)
     assert record.ops == []
     assert torch.equal(score, out.score)
+    with NewLargeTensors(h * w) as record:  # maps drawn at a display size: no full-resolution tensor at all
+        small = metric(x, return_maps=True, maps_size=(300, 400))
+    assert record.ops == [] and small.maps.shape == (1, 3, 300, 400)
 
 
 # ------------------------------------------------------------------ the CLI on a folder of bad files
