@@ -108,6 +108,16 @@ def table_hotspots(d: dict) -> str:
             + _table(["operator", "calls per image", "self CPU per image", "share"], rows))
 
 
+def table_gpu(d: dict) -> str:
+    lat = _table(["image (WxH)", "`metric(x)`", "`metric(x, return_maps=True)`", "peak GPU memory"],
+                 [[f"{r['width']}x{r['height']}", _ms(r["score_s"]["median"]), _ms(r["maps_s"]["median"]),
+                   f"{r['peak_gpu_gb']:.2f} GB"] for r in d["latency"]])
+    sweep = _table(["batch size", f"images/s ({d['batch_sweep'][0]['side']} px)", "peak GPU memory"],
+                   [[str(r["batch_size"]), f"{r['images_per_s']:.1f}", f"{r['peak_gpu_gb']:.2f} GB"]
+                    for r in d["batch_sweep"]])
+    return f"GPU: {d['device']}\n\n{lat}\n\n{sweep}"
+
+
 def _ratio(value: float) -> str:
     return "–" if value != value else f"{value:.2f}"  # NaN: a single window
 
@@ -199,6 +209,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict], str], Callable[[dict], None] | N
     "memory": ("memory", table_memory, plot_memory),
     "cli": ("cli_soak", table_cli, plot_soak),
     "hotspots": ("hotspots", table_hotspots, None),
+    "gpu": ("gpu", table_gpu, None),
 }
 
 
