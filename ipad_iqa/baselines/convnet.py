@@ -97,7 +97,8 @@ class FPNDecoder(nn.Module):
 
 
 class DenseBaseline(nn.Module):
-    """Base of the CNN baselines; subclasses build ``self.encode`` (stage features, stride 4 first)."""
+    """Base of the CNN baselines. Subclasses define ``entry`` (stride-4 features of the input) and
+    ``self.stages`` (each halving the resolution); ``encode`` returns the entry and every stage's output."""
 
     artifact_classes: tuple[str, ...] = ARTIFACT_CLASSES
     head_prefixes: tuple[str, ...] = ("",)  # everything is trained, saved and required on load
@@ -110,8 +111,16 @@ class DenseBaseline(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+    stages: nn.ModuleList
+
+    def entry(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = [self.entry(x)]
+        for s in self.stages:
+            feats.append(s(feats[-1]))
+        return feats
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std

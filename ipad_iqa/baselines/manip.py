@@ -79,14 +79,9 @@ class ManipNet(DenseBaseline):
         self.fuse_streams = conv_bn(2 * w[0], w[0], kernel=1)
         self.stages = nn.ModuleList(stage(w[i - 1], w[i], d[i], 2) for i in range(1, len(w)))
 
-    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def entry(self, x: torch.Tensor) -> torch.Tensor:
         noise = torch.cat([self.srm(x), self.constrained(x)], dim=1)
-        h = self.fuse_streams(torch.cat([self.rgb(x), self.noise(noise)], dim=1))
-        feats = [h]
-        for s in self.stages:
-            h = s(h)
-            feats.append(h)
-        return feats
+        return self.fuse_streams(torch.cat([self.rgb(x), self.noise(noise)], dim=1))
 
 
 def build_model(cfg: TrainConfig) -> ManipNet:

@@ -18,16 +18,11 @@ class SegNet(DenseBaseline):
     def __init__(self, cfg: ConvNetConfig):
         super().__init__(cfg)
         w, d = cfg.widths, cfg.depths
-        self.stem = stem(3, w[0])
-        self.stages = torch.nn.ModuleList(
-            stage(w[max(i - 1, 0)], w[i], d[i], 1 if i == 0 else 2) for i in range(len(w)))
+        self.stem = torch.nn.Sequential(stem(3, w[0]), stage(w[0], w[0], d[0], 1))
+        self.stages = torch.nn.ModuleList(stage(w[i - 1], w[i], d[i], 2) for i in range(1, len(w)))
 
-    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats, h = [], self.stem(x)
-        for s in self.stages:
-            h = s(h)
-            feats.append(h)
-        return feats
+    def entry(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stem(x)
 
 
 def build_model(cfg: TrainConfig) -> SegNet:
