@@ -20,7 +20,6 @@ import math
 import sys
 
 import torch
-import torch.nn.functional as F
 from common import busy_training_run, repeat, summary, synthetic_image, write_results
 
 LATENCY_SIZES = [(224, 224), (512, 512), (1920, 1080), (4000, 3000)]  # (W, H)
@@ -75,26 +74,17 @@ def section_per_mp(runs: int, sizes: list[tuple[int, int]]) -> list[dict]:
 
 def views_of(model, x: torch.Tensor) -> list[torch.Tensor]:
     """The normalised views (in chunks of tile_batch) that IPADCLIP's forward runs the backbone on for x."""
-    from ipad_iqa.model.tiling import global_view_size, pad_to, tile_starts
+    from ipad_iqa.model.tiling import pad_to
 
-    p, tile, cfg = model.backbone.patch_size, model.cfg.tile_size, model.cfg
+    p, tile = model.backbone.patch_size, model.cfg.tile_size
     h, w = x.shape[-2:]
     hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
-    size = global_view_size(h, w, tile, p)
-    views = [model.normalize(F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False))]
-    if not getattr(cfg, "tiling", True):
-        return views
+    if not model.cfg.tiling:
+        return [model.global_view(x)]
     if hp <= tile and wp <= tile:
         return [model.normalize(pad_to(x, hp, wp))]
     hp, wp = max(hp, tile), max(wp, tile)
-    stride = tile - cfg.tile_overlap
-    stride -= stride % p
-    positions = [(y, xx) for y in tile_starts(hp, tile, stride) for xx in tile_starts(wp, tile, stride)]
-    for start in range(0, len(positions), cfg.tile_batch):
-        chunk = positions[start: start + cfg.tile_batch]
-        views.append(model.normalize(torch.cat([pad_to(x[..., y: y + tile, xx: xx + tile], tile, tile)
-                                                for y, xx in chunk])))
-    return views
+    return [model.global_view(x), *(tiles for _, tiles in model.tile_batches(x, hp, wp))]
 
 
 def section_overhead(runs: int, sizes: list[tuple[int, int]]) -> list[dict]:

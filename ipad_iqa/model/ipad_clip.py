@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -155,7 +156,7 @@ class IPADCLIP(nn.Module):
         hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
         t = self.text_anchors()
         if not self.cfg.tiling:  # one resized view covers the whole image
-            view = self.forward_views(self._global_view(x), t)
+            view = self.forward_views(self.global_view(x), t)
             grid, cls_logits, extent = view.probs, view.cls_logits, (h, w)
         elif hp <= tile and wp <= tile:
             view = self.forward_views(self.normalize(pad_to(x, hp, wp)), t)
@@ -175,29 +176,36 @@ class IPADCLIP(nn.Module):
         maps = F.interpolate(grid[:, 1:], size=size, mode="bilinear", align_corners=False).clamp_(0, 1)
         return IPADOutput(score, class_probs, maps[..., :out_h, :out_w])
 
-    def _global_view(self, x: torch.Tensor) -> torch.Tensor:
+    def global_view(self, x: torch.Tensor) -> torch.Tensor:
         """The whole image resized (aspect kept) to long side tile_size, normalised."""
         size = global_view_size(*x.shape[-2:], self.cfg.tile_size, self.backbone.patch_size)
         return self.normalize(F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False))
 
-    def _tiled(self, x: torch.Tensor, hp: int, wp: int, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global view for context and object weights, plus native-scale tiles stitched on the patch grid."""
+    def tile_batches(self, x: torch.Tensor, hp: int, wp: int
+                     ) -> Iterator[tuple[list[tuple[int, int]], torch.Tensor]]:
+        """Native-scale tiles of ``x`` (padded extent ``hp`` x ``wp``), normalised, ``tile_batch`` at a time,
+        with their top-left corners: what the tiled forward runs the backbone on."""
         p, tile = self.backbone.patch_size, self.cfg.tile_size
-        glob = self.forward_views(self._global_view(x), t)
-        anchors = image_anchors(t, glob.cls_emb, self.cfg.object_temperature)
-
-        cells = tile // p
         stride = tile - self.cfg.tile_overlap
         stride -= stride % p
-        ys, xs = tile_starts(hp, tile, stride), tile_starts(wp, tile, stride)
-        positions = [(y, xx) for y in ys for xx in xs]
-        weight = blend_window(cells, self.cfg.tile_overlap // p, x.dtype, x.device)
-        acc = x.new_zeros(1, len(STATES), hp // p, wp // p)
-        wsum = x.new_zeros(1, 1, hp // p, wp // p)
+        positions = [(y, xx) for y in tile_starts(hp, tile, stride) for xx in tile_starts(wp, tile, stride)]
         for start in range(0, len(positions), self.cfg.tile_batch):
             chunk = positions[start: start + self.cfg.tile_batch]
             tiles = torch.cat([pad_to(x[..., y: y + tile, xx: xx + tile], tile, tile) for y, xx in chunk])
-            probs = self.forward_views(self.normalize(tiles), t, anchors.expand(len(chunk), -1, -1)).probs
+            yield chunk, self.normalize(tiles)
+
+    def _tiled(self, x: torch.Tensor, hp: int, wp: int, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Global view for context and object weights, plus native-scale tiles stitched on the patch grid."""
+        p, tile = self.backbone.patch_size, self.cfg.tile_size
+        glob = self.forward_views(self.global_view(x), t)
+        anchors = image_anchors(t, glob.cls_emb, self.cfg.object_temperature)
+
+        cells = tile // p
+        weight = blend_window(cells, self.cfg.tile_overlap // p, x.dtype, x.device)
+        acc = x.new_zeros(1, len(STATES), hp // p, wp // p)
+        wsum = x.new_zeros(1, 1, hp // p, wp // p)
+        for chunk, tiles in self.tile_batches(x, hp, wp):
+            probs = self.forward_views(tiles, t, anchors.expand(len(chunk), -1, -1)).probs
             for (y, xx), pr in zip(chunk, probs, strict=True):
                 cy, cx = y // p, xx // p
                 acc[..., cy: cy + cells, cx: cx + cells] += pr * weight
