@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import busy_training_run, write_results
+from common import busy_training_run, parse_size, write_results
 from PIL import Image
 
 MIXED = "640x480,480x640,800x600,512x512,1024x768,400x300,720x540,960x640,300x400,1000x1000"
@@ -34,7 +34,7 @@ PROGRESS = re.compile(rb"(\d+)/(\d+) \[")
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
-    return [tuple(int(v) for v in s.split("x")) for s in text.split(",")]  # type: ignore[misc]
+    return [parse_size(s) for s in text.split(",")]
 
 
 def make_folder(folder: Path, n: int, sizes: list[tuple[int, int]]) -> None:

@@ -167,6 +167,12 @@ def write_results(name: str, data: dict) -> Path:
     return path
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """"WxH" (command-line form) -> (width, height)."""
+    w, h = (int(v) for v in text.lower().split("x"))
+    return w, h
+
+
 def synthetic_image(height: int, width: int, seed: int = 0):
     """A deterministic photo-like (1,3,H,W) float32 tensor in [0,1]: smooth gradients plus mild noise.
 

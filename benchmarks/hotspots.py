@@ -10,18 +10,13 @@ from __future__ import annotations
 import argparse
 
 import torch
-from common import synthetic_image, write_results
+from common import parse_size, synthetic_image, write_results
 from torch.profiler import ProfilerActivity, profile
-
-
-def _size(text: str) -> tuple[int, int]:
-    w, h = (int(v) for v in text.lower().split("x"))
-    return w, h
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=_size, default=(1920, 1080), help="WxH of the synthetic input")
+    ap.add_argument("--size", type=parse_size, default=(1920, 1080), help="WxH of the synthetic input")
     ap.add_argument("--runs", type=int, default=3, help="profiled calls after one warm-up")
     ap.add_argument("--top", type=int, default=12, help="operators listed")
     ap.add_argument("--maps", action="store_true", help="profile metric(x, return_maps=True)")

@@ -21,15 +21,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import RssSampler, peak_rss_bytes, rss_bytes, run_child, synthetic_image, write_results
+from common import (
+    RssSampler,
+    parse_size,
+    peak_rss_bytes,
+    rss_bytes,
+    run_child,
+    synthetic_image,
+    write_results,
+)
 
 CASES = ("runtime", "tensor_score", "tensor_maps", "file_maps", "cli", "cli_maps")
 GB = 1e9
-
-
-def _size(text: str) -> tuple[int, int]:
-    w, h = (int(v) for v in text.lower().split("x"))
-    return w, h
 
 
 def _make_jpeg(width: int, height: int, folder: Path) -> Path:
@@ -93,7 +96,7 @@ def child(case: str, metric_name: str, width: int, height: int, image: Path, wor
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=_size, default=(10000, 8000), help="WxH (default 10000x8000)")
+    ap.add_argument("--size", type=parse_size, default=(10000, 8000), help="WxH (default 10000x8000)")
     ap.add_argument("--metric", default="ipad_clip")
     ap.add_argument("--cases", default="all", help=f"comma-separated subset of {','.join(CASES)}")
     ap.add_argument("--limit-gb", type=float, default=2.5, help="the target the results are checked against")

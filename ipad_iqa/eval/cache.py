@@ -52,10 +52,11 @@ class PredictionCache:
         self.dir = Path(root) / method
         self.map_side = map_side
         self.fingerprint = fingerprint
-        recorded = self._read().get("fingerprint") if fingerprint is not None else None
-        if fingerprint is not None and (self.dir / "method.json").is_file() and recorded != fingerprint:
+        recorded = self._read() if fingerprint is not None else {}
+        if recorded and recorded.get("fingerprint") != fingerprint:
             raise StaleCacheError(
-                f"{self.dir}: cached predictions of {method!r} were made with {recorded or 'an unrecorded version'}, "
+                f"{self.dir}: cached predictions of {method!r} were made with "
+                f"{recorded.get('fingerprint') or 'an unrecorded version'}, "
                 f"not {fingerprint}; write to a new --out folder or delete {self.dir} to predict again")
 
     def _read(self) -> dict:
