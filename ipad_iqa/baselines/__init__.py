@@ -20,7 +20,16 @@ from typing import Any
 
 import yaml
 
-from ipad_iqa.baselines import bloom, edge_autocorr, handcrafted, pyiqa_global, pyiqa_ipad, spectral, trained
+from ipad_iqa.baselines import (
+    bloom,
+    edge_autocorr,
+    handcrafted,
+    pyiqa_global,
+    pyiqa_ipad,
+    spectral,
+    trained,
+    winclip,
+)
 from ipad_iqa.baselines.base import Detector, DetectorConfig, output_from_maps, output_from_probs
 
 DetectorFactory = Callable[[DetectorConfig], Detector]
@@ -32,6 +41,7 @@ DETECTORS: dict[str, DetectorFactory] = {
     "handcrafted": handcrafted.build,
     **{name: pyiqa_global.factory(name) for name in pyiqa_global.GLOBAL_METRICS},
     **{name: trained.factory(name) for name in trained.TRAINED_METHODS},
+    **{name: winclip.factory(name) for name in winclip.WINCLIP_VARIANTS},
 }
 
 IPAD_PREFIX = "ipad_clip"
@@ -85,6 +95,11 @@ def method_fingerprint(name: str, config: DetectorConfig | None = None) -> str:
     if base.startswith(IPAD_PREFIX):
         weights = get_variant(base).weights
         return f"registry weights sha256 {weights.sha256}" if weights else "no trained weights (random init)"
+    if base in winclip.WINCLIP_VARIANTS:  # zero-shot on a variant's CLIP towers: those weights decide
+        variant = get_variant(winclip.WINCLIP_VARIANTS[base])
+        if variant.weights:
+            return f"registry weights sha256 {variant.weights.sha256}"
+        return f"CLIP weights {variant.clip_pretrained!r}"
     return "training-free"
 
 

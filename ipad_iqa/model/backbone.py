@@ -127,19 +127,33 @@ class ClipBackbone(nn.Module):
         """Map tokens of any block into the joint image-text space (ln_post + proj, as for the class token)."""
         return self.visual.ln_post(tokens) @ self.visual.proj
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """x: normalised (B,3,H,W), H and W multiples of the patch size.
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Tokens entering the first block, [class, patches] (B,1+gh*gw,width), position embeddings added.
 
-        Returns the class embedding (B,D) and, per tapped block, patch embeddings (B,gh*gw,D).
+        x: normalised (B,3,H,W), H and W multiples of the patch size.
         """
         v = self.visual
         gh, gw = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
         t = v.conv1(x).flatten(2).transpose(1, 2)
         cls = v.class_embedding.to(t.dtype).expand(t.shape[0], 1, -1)
         t = torch.cat([cls, t], dim=1) + self._pos_embed(gh, gw).to(t.dtype)
-        t = v.ln_pre(t)
+        return v.ln_pre(t)
+
+    def encode_tokens(self, t: torch.Tensor) -> torch.Tensor:
+        """Projected class embedding (B,D) of any token sequence from ``embed``, e.g. a subset of its patches
+        (WinCLIP-style windows encode only their own patches)."""
+        for block in self.visual.transformer.resblocks:
+            t = block(t)
+        return self.project(t[:, 0])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """x: normalised (B,3,H,W), H and W multiples of the patch size.
+
+        Returns the class embedding (B,D) and, per tapped block, patch embeddings (B,gh*gw,D).
+        """
+        t = self.embed(x)
         taps = []
-        for i, block in enumerate(v.transformer.resblocks, start=1):
+        for i, block in enumerate(self.visual.transformer.resblocks, start=1):
             t = block(t)
             if i in self.tap_layers:
                 taps.append(self.project(t[:, 1:]))
