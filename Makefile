@@ -30,8 +30,9 @@ clean:
 	rm -rf demo_out site build dist
 
 # Trained baselines and IPAD-CLIP ablations on the same data and budget, then one evaluation of all of them.
-# Inference-only ablations reuse the ipad_ref checkpoint: ipad_ref[cls_weight=1.0] (class-token-only score),
-# ipad_ref[tiling=false] (224-px global view only). Heavy: run on a machine you may occupy for hours.
+# The CLIP-based ones train heads on the shipped ipad_clip towers, frozen (init_towers); manip and segnet
+# train from scratch. Inference-only ablations reuse the ipad_ref checkpoint: ipad_ref[cls_weight=1.0]
+# (class-token-only score), ipad_ref[tiling=false] (224-px global view only). About 1.5 h on a 2-core CPU.
 CLEAN_DIR ?= ../shared/data/clean
 BENCH     ?= /work/data/ipad_synth_v1
 SPLIT     ?= test
@@ -39,7 +40,7 @@ DEVICE    ?= cpu
 ABL_OUT   ?= runs/ablations_report
 TRAINED   := ablations/ipad_ref ablations/ipad_agnostic ablations/ipad_no_adapt \
              baselines/aprilgan baselines/anomalyclip baselines/manip baselines/segnet
-ABL_METHODS := ipad_ref,ipad_ref[cls_weight=1.0],ipad_ref[tiling=false],ipad_agnostic,ipad_no_adapt,aprilgan,anomalyclip,manip,segnet
+ABL_METHODS := ipad_clip,ipad_ref,ipad_ref[cls_weight=1.0],ipad_ref[tiling=false],ipad_agnostic,ipad_no_adapt,aprilgan,anomalyclip,manip,segnet
 
 ablations: $(STAMP)
 	set -e; for c in $(TRAINED); do \

@@ -127,10 +127,13 @@ def read_metadata(path: str | os.PathLike) -> dict[str, object]:
     return {k: (v if k == "format" else json.loads(v)) for k, v in meta.items()}
 
 
-def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes: tuple[str, ...]) -> None:
+def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes: tuple[str, ...],
+              only: tuple[str, ...] | None = None) -> None:
     """Load a checkpoint into ``model`` after checking every key and shape.
 
     The file may hold the whole model or only its head; keys under ``required_prefixes`` must all be present.
+    ``only``: load just the file's keys under these prefixes (e.g. the CLIP towers of another method's
+    checkpoint, whose head does not fit this model) and ignore the rest of the file.
     """
     try:
         state = load_file(str(path))
@@ -139,6 +142,8 @@ def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes
         raise WeightsError(f"{path}: not a readable safetensors checkpoint ({err})") from err
     if fmt != FORMAT:
         raise WeightsError(f"{path}: format {fmt!r} is not {FORMAT!r}; not an ipad-iqa checkpoint")
+    if only is not None:
+        state = {k: v for k, v in state.items() if k.startswith(only)}
     expected = model.state_dict()
     unexpected = sorted(set(state) - set(expected))
     missing = sorted(k for k in expected if k.startswith(required_prefixes) and k not in state)

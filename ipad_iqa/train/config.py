@@ -51,6 +51,10 @@ class TrainConfig:
     # CLIP-based methods: overrides of the variant's arch options; CNN baselines: their own network options
     arch: dict[str, Any] = field(default_factory=dict)
     clip_weights: str | None = None  # open_clip tag or file for the real-CLIP variants
+    # CLIP-based methods: start the image and text towers from a checkpoint written by ipad-iqa (a file, or a
+    # registry variant name for its shipped weights, e.g. ipad_clip); the head starts fresh. With
+    # arch.freeze_backbone this trains heads on a shared backbone, as the methods compared would use CLIP.
+    init_towers: str | None = None
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     loss: LossWeights = LossWeights()

@@ -11,6 +11,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -22,7 +23,7 @@ from ipad_iqa.model.ipad_clip import IPADCLIP, ViewOutput
 from ipad_iqa.output import IPADOutput
 from ipad_iqa.registry import get_variant
 from ipad_iqa.train.config import TrainConfig, config_from_dict
-from ipad_iqa.weights import WeightsError, load_into, read_metadata
+from ipad_iqa.weights import WeightsError, load_into, read_metadata, resolve_weights
 
 
 @runtime_checkable
@@ -64,7 +65,26 @@ def build_clip_method(cfg: TrainConfig, preset: dict[str, Any] | None = None) ->
         raise ValueError(f"method {cfg.method!r} fixes {', '.join(f'{k}={preset[k]!r}' for k in clash)}; "
                          "remove them from arch")
     variant = dataclasses.replace(get_variant(cfg.variant), weights=None, allow_random_init=True)
-    return create_model(variant, clip_weights=cfg.clip_weights, arch={**preset, **cfg.arch}, init_seed=cfg.seed)
+    model = create_model(variant, clip_weights=cfg.clip_weights, arch={**preset, **cfg.arch}, init_seed=cfg.seed)
+    if cfg.init_towers:
+        load_into(model, towers_file(cfg.init_towers), TOWER_PREFIXES, only=TOWER_PREFIXES)
+    return model
+
+
+TOWER_PREFIXES: tuple[str, ...] = ("backbone.", "text.")
+
+
+def towers_file(source: str) -> Path:
+    """``init_towers`` as a file: a registry variant name means that variant's shipped (sha256-checked) weights."""
+    from ipad_iqa.registry import list_variants
+
+    if source in list_variants():
+        variant = get_variant(source)
+        return resolve_weights(variant.name, variant.weights)
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise WeightsError(f"init_towers={source!r} is neither a registry variant nor an existing file")
+    return path
 
 
 MODEL_BUILDERS: dict[str, Callable[[TrainConfig], nn.Module]] = {

@@ -83,3 +83,30 @@ def test_clip_methods_refuse_contradicting_arch(tiny_config, tmp_path) -> None:
         build_model(dataclasses.replace(cfg, arch={"cls_weight": 0.5}))
     model = build_model(cfg)
     assert model.cfg.objects == "agnostic" and not model.cfg.use_adapters and model.cfg.cls_weight == 1.0
+
+
+def test_init_towers_takes_the_towers_of_another_method(tiny_config, tmp_path) -> None:
+    """aprilgan warm-started from an ipad checkpoint: towers equal to the file, its own head fresh, and the
+    trained file rebuilds the same towers when loaded."""
+    from ipad_iqa.train.loop import export_weights
+
+    src_cfg = tiny_config("ipad", tmp_path, tmp_path, seed=7)
+    src = build_model(src_cfg)
+    export_weights(src, tmp_path / "ipad.safetensors", src_cfg, {})
+    cfg = tiny_config("aprilgan", tmp_path, tmp_path, init_towers=str(tmp_path / "ipad.safetensors"),
+                      arch={"freeze_backbone": True})
+    model, cold = build_model(cfg), build_model(dataclasses.replace(cfg, init_towers=None))
+    src_state, state, cold_state = src.state_dict(), model.state_dict(), cold.state_dict()
+    towers = [k for k in state if k.startswith(("backbone.", "text."))]
+    assert towers and all(torch.equal(state[k], src_state[k]) for k in towers)
+    assert any(not torch.equal(state[k], cold_state[k]) for k in towers)
+    assert all(torch.equal(state[k], cold_state[k]) for k in state if k.startswith("adapters."))
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+
+
+def test_init_towers_names_a_variant_or_a_file(tiny_config, tmp_path) -> None:
+    cfg = tiny_config("ipad", tmp_path, tmp_path, init_towers=str(tmp_path / "missing.safetensors"))
+    with pytest.raises(WeightsError, match="neither a registry variant nor an existing file"):
+        build_model(cfg)
+    with pytest.raises(WeightsError, match="no weights are registered"):
+        build_model(dataclasses.replace(cfg, init_towers="ipad_clip_test"))
