@@ -201,10 +201,10 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
         seen += b * world
         losses.append(float(loss.detach()))
         rate = seen / (time.perf_counter() - started)
-        bar.set_postfix(loss=f"{float(loss):.3f}", img_s=f"{rate:.1f}")
+        bar.set_postfix(loss=f"{losses[-1]:.3f}", img_s=f"{rate:.1f}")
         bar.update(1)
         if is_main and step % cfg.log_every == 0:
-            row = {"step": step, "loss": float(loss), **parts, "lr": opt.param_groups[0]["lr"], "img_per_s": rate}
+            row = {"step": step, "loss": losses[-1], **parts, "lr": opt.param_groups[0]["lr"], "img_per_s": rate}
             log.write(row)
             if tb:
                 for k, v in row.items():
