@@ -92,15 +92,16 @@ def method_fingerprint(name: str, config: DetectorConfig | None = None) -> str:
         if not path.is_file():
             raise WeightsError(f"checkpoint of {name!r} not found: {path}")
         return f"checkpoint sha256 {sha256_file(path)}"
-    if base.startswith(IPAD_PREFIX):
-        weights = get_variant(base).weights
-        return f"registry weights sha256 {weights.sha256}" if weights else "no trained weights (random init)"
-    if base in winclip.WINCLIP_VARIANTS:  # zero-shot on a variant's CLIP towers: those weights decide
-        variant = get_variant(winclip.WINCLIP_VARIANTS[base])
-        if variant.weights:
-            return f"registry weights sha256 {variant.weights.sha256}"
+    # ipad_clip* names are variants; winclip* names run on a variant's CLIP towers: its weights decide.
+    variant_name = base if base.startswith(IPAD_PREFIX) else winclip.WINCLIP_VARIANTS.get(base)
+    if variant_name is None:
+        return "training-free"
+    variant = get_variant(variant_name)
+    if variant.weights:
+        return f"registry weights sha256 {variant.weights.sha256}"
+    if variant.clip_pretrained:
         return f"CLIP weights {variant.clip_pretrained!r}"
-    return "training-free"
+    return "no trained weights (random init)"
 
 
 __all__ = ["DETECTORS", "Detector", "DetectorConfig", "DetectorFactory", "build_detector", "method_fingerprint",

@@ -89,6 +89,8 @@ def test_window_token_subsets_see_only_their_patches() -> None:
 def test_shipped_variant_fingerprint_and_checkpoint_refused() -> None:
     assert method_fingerprint("winclip").startswith("registry weights sha256 ")
     assert method_fingerprint("winclip_vitb16") == "CLIP weights 'openai'"
+    assert method_fingerprint("ipad_clip_vitb16[zero_shot=true]") == "CLIP weights 'openai'"
+    assert method_fingerprint("ipad_clip_test") == "no trained weights (random init)"
     from ipad_iqa.baselines import DetectorConfig
 
     with pytest.raises(ValueError, match="takes no checkpoint"):
