@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ipad_iqa.baselines import ops
 from ipad_iqa.baselines.base import Detector, DetectorConfig
 from ipad_iqa.io import validate_batch
 from ipad_iqa.model.heads import fuse_probs
@@ -88,8 +89,7 @@ class WinCLIPDetector(Detector):
         grid = torch.stack(grids).mean(0) if grids else cls_logits.softmax(-1)[:, :, None, None].expand(
             -1, -1, gh, gw)
         class_probs, score = fuse_probs(cls_logits, grid, cls_weight=0.5, topk_ratio=0.0)  # top-1: the max
-        maps = F.interpolate(grid[:, 1:], size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return IPADOutput(score, class_probs, maps.clamp(0, 1))
+        return IPADOutput(score, class_probs, ops.resize(grid[:, 1:], tuple(x.shape[-2:])).clamp(0, 1))
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor, references: torch.Tensor | None = None) -> IPADOutput:

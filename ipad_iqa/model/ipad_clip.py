@@ -42,6 +42,8 @@ class IPADCLIP(nn.Module):
     artifact_classes: tuple[str, ...] = ARTIFACT_CLASSES
     #: Parameters that make up the trained head: the only ones saved for frozen-backbone variants.
     head_prefixes: tuple[str, ...] = ("prompts.", "adapters.", "log_scale")
+    #: Parameters of the CLIP image and text towers (what ``init_towers`` takes from another checkpoint).
+    tower_prefixes: tuple[str, ...] = ("backbone.", "text.")
 
     def __init__(self, clip: nn.Module, model_name: str, cfg: IPADArchConfig,
                  mean: tuple[float, float, float], std: tuple[float, float, float]):

@@ -21,7 +21,7 @@ from ipad_iqa.baselines import anomalyclip, aprilgan, manip, segnet
 from ipad_iqa.model.factory import create_model
 from ipad_iqa.model.ipad_clip import IPADCLIP, ViewOutput
 from ipad_iqa.output import IPADOutput
-from ipad_iqa.registry import get_variant
+from ipad_iqa.registry import get_variant, list_variants
 from ipad_iqa.train.config import TrainConfig, config_from_dict
 from ipad_iqa.weights import WeightsError, load_into, read_metadata, resolve_weights
 
@@ -67,17 +67,12 @@ def build_clip_method(cfg: TrainConfig, preset: dict[str, Any] | None = None) ->
     variant = dataclasses.replace(get_variant(cfg.variant), weights=None, allow_random_init=True)
     model = create_model(variant, clip_weights=cfg.clip_weights, arch={**preset, **cfg.arch}, init_seed=cfg.seed)
     if cfg.init_towers:
-        load_into(model, towers_file(cfg.init_towers), TOWER_PREFIXES, only=TOWER_PREFIXES)
+        load_into(model, towers_file(cfg.init_towers), model.tower_prefixes, only=model.tower_prefixes)
     return model
-
-
-TOWER_PREFIXES: tuple[str, ...] = ("backbone.", "text.")
 
 
 def towers_file(source: str) -> Path:
     """``init_towers`` as a file: a registry variant name means that variant's shipped (sha256-checked) weights."""
-    from ipad_iqa.registry import list_variants
-
     if source in list_variants():
         variant = get_variant(source)
         return resolve_weights(variant.name, variant.weights)
