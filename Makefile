@@ -29,11 +29,12 @@ lint: $(STAMP)
 clean:
 	rm -rf demo_out site build dist
 
-# Trained baselines and IPAD-CLIP ablations on the same data and budget, then one evaluation of all of them.
+# Trained baselines and IPAD-CLIP ablations on the same data, then one evaluation of all of them.
 # The CLIP-based ones train heads on the shipped ipad_clip towers, frozen (init_towers); manip and segnet
 # train from scratch. Inference-only ablations reuse the ipad_ref checkpoint: ipad_ref[cls_weight=1.0]
 # (class-token-only score), ipad_ref[tiling=false] (224-px global view only). On a 2-core CPU the CLIP-based
-# runs took about 4 min each (18-23 samples/s); manip runs at about 7.4 samples/s (11 min).
+# runs took about 4 min each (18-23 samples/s); segnet and manip (1,500 x 16 from scratch) run at about 10 and
+# 7.4 samples/s (40 and 55 min).
 CLEAN_DIR ?= ../shared/data/clean
 BENCH     ?= /work/data/ipad_synth_v1
 SPLIT     ?= test
