@@ -33,8 +33,8 @@ clean:
 # The CLIP-based ones train heads on the shipped ipad_clip towers, frozen (init_towers); manip and segnet
 # train from scratch. Inference-only ablations reuse the ipad_ref checkpoint: ipad_ref[cls_weight=1.0]
 # (class-token-only score), ipad_ref[tiling=false] (224-px global view only). On a 2-core CPU the CLIP-based
-# runs took about 4 min each (18-23 samples/s); segnet and manip (1,500 x 16 from scratch) run at about 10 and
-# 7.4 samples/s (40 and 55 min).
+# runs took about 4 min each (18-23 samples/s); segnet and manip (1,500 x 16 from scratch) took 40 and 57 min
+# (9.9 and 7.1 samples/s).
 CLEAN_DIR ?= ../shared/data/clean
 BENCH     ?= /work/data/ipad_synth_v1
 SPLIT     ?= test
