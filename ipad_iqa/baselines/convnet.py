@@ -20,7 +20,7 @@ from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.model.prompts import STATES
 from ipad_iqa.model.tiling import pad_to
 from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
-from ipad_iqa.utils import check_keys
+from ipad_iqa.utils import typed_fields
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -42,9 +42,7 @@ class ConvNetConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConvNetConfig:
-        check_keys(cls, data, "network option(s)")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(**values)
+        return cls(**typed_fields(cls, data, "network option(s)"))
 
     @property
     def stride(self) -> int:

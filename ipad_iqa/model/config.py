@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ipad_iqa.utils import check_keys
+from ipad_iqa.utils import typed_fields
 
 PROMPT_MODES: tuple[str, ...] = ("learned", "fixed")
 ADAPTERS: tuple[str, ...] = ("bottleneck", "linear")
@@ -51,11 +51,7 @@ class IPADArchConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IPADArchConfig:
-        check_keys(cls, data, "arch option(s)")
-        values = dict(data)
-        if values.get("tap_layers") is not None:
-            values["tap_layers"] = tuple(int(i) for i in values["tap_layers"])
-        return cls(**values)
+        return cls(**typed_fields(cls, data, "arch option(s)"))
 
     def resolve_tap_layers(self, depth: int) -> tuple[int, ...]:
         """1-based indices of the blocks whose patch tokens feed the maps."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ipad_iqa.utils import check_keys
+from ipad_iqa.utils import typed_fields
 
 
 @dataclass(frozen=True)
@@ -74,17 +74,11 @@ class TrainConfig:
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    """Instantiate nested frozen dataclasses from plain dicts, refusing unknown keys."""
-    check_keys(cls, data, f"option(s) in {where}")
-    values = {}
-    for name, value in data.items():
-        default = getattr(cls(), name) if name != "arch" else None
-        if dataclasses.is_dataclass(default):
-            values[name] = _build(type(default), value or {}, f"{where}.{name}")
-        elif isinstance(default, tuple):
-            values[name] = tuple(value)
-        else:
-            values[name] = value
+    """Instantiate nested frozen dataclasses from plain dicts, refusing unknown keys and wrong types."""
+    nested = {f.name for f in dataclasses.fields(cls) if dataclasses.is_dataclass(f.default)}
+    values = typed_fields(cls, {k: v for k, v in data.items() if k not in nested}, f"option(s) in {where}")
+    for name in nested & set(data):
+        values[name] = _build(type(getattr(cls, name)), data[name] or {}, f"{where}.{name}")
     return cls(**values)
 
 

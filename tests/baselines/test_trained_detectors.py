@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ipad_iqa.baselines import DETECTORS, DetectorConfig, build_detector, split_method
+from ipad_iqa.baselines.convnet import ConvNetConfig
 from ipad_iqa.baselines.trained import TRAINED_METHODS
 from ipad_iqa.eval.harness import EvalConfig, LazyDetector
 from ipad_iqa.train.config import config_from_dict
@@ -55,3 +56,10 @@ def test_harness_falls_back_to_the_base_checkpoint(tmp_path) -> None:
     assert det.model.cfg.cls_weight == 1.0
     out = det.predict(torch.rand(1, 3, 33, 70))
     assert out.maps.shape == (1, 3, 33, 70)
+
+
+def test_cnn_network_options_take_their_declared_types():
+    cfg = ConvNetConfig.from_dict({"widths": [8, 16], "depths": [1, 1], "topk_ratio": "5e-2"})
+    assert cfg.widths == (8, 16) and cfg.topk_ratio == 0.05
+    with pytest.raises(ValueError, match="'depths': expected int"):
+        ConvNetConfig.from_dict({"widths": [8], "depths": [1.5]})

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ipad_iqa import create_model
+from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.tiling import tile_starts
 
 
@@ -125,3 +126,11 @@ def test_maps_size_renders_the_full_maps_at_another_size():
     torch.testing.assert_close(small.score, full.score)
     resized = torch.nn.functional.interpolate(full.maps, size=(40, 60), mode="bilinear", antialias=True)
     assert (small.maps - resized).abs().max() < 0.02  # the same picture, made without the full-size maps
+
+
+def test_arch_options_from_text_take_their_declared_types():
+    # what `ipad-iqa evaluate --methods 'ipad_clip[object_temperature=1e-2]'` and registry.yaml hand in
+    cfg = IPADArchConfig.from_dict({"object_temperature": "1e-2", "tap_layers": [2, 4], "cls_weight": 1})
+    assert cfg.object_temperature == 0.01 and cfg.tap_layers == (2, 4) and isinstance(cfg.cls_weight, float)
+    with pytest.raises(ValueError, match="'tiling': expected bool, got 'no'"):
+        IPADArchConfig.from_dict({"tiling": "no"})

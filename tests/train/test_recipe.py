@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,26 @@ def test_same_config_and_seed_give_same_losses(clean_pool, tmp_path):
 def test_unknown_config_key_is_refused():
     with pytest.raises(ValueError, match="unknown option"):
         load_config(CONFIG, ["optim.learning_rate=1"])
+
+
+def test_overrides_reach_the_config_as_the_declared_types():
+    # YAML reads 5e-3 as a string and lists as lists; the config must hold a float and tuples all the same
+    cfg = load_config(CONFIG, ["optim.lr=5e-3", "data.severity_range=[0, 1]", "max_minutes=2"])
+    assert cfg.optim.lr == 0.005 and isinstance(cfg.optim.lr, float)
+    assert cfg.data.severity_range == (0.0, 1.0) and all(isinstance(v, float) for v in cfg.data.severity_range)
+    assert cfg.max_minutes == 2.0 and isinstance(cfg.max_minutes, float)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("optim.lr=fast", "'lr': expected float, got 'fast'"),
+    ("optim.steps=1.5", "'steps': expected int, got 1.5"),
+    ("seed=true", "'seed': expected int, got True"),
+    ("data.canvas_sizes=[224]", "'canvas_sizes': expected 2 values"),
+    ("num_threads=two", "'num_threads': expected int | None"),
+])
+def test_override_of_the_wrong_type_names_the_option(override, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_config(CONFIG, [override])
 
 
 @pytest.mark.slow
