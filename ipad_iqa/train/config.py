@@ -75,10 +75,10 @@ class TrainConfig:
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     """Instantiate nested frozen dataclasses from plain dicts, refusing unknown keys and wrong types."""
-    nested = {f.name for f in dataclasses.fields(cls) if dataclasses.is_dataclass(f.default)}
+    nested = {f.name: type(f.default) for f in dataclasses.fields(cls) if dataclasses.is_dataclass(f.default)}
     values = typed_fields(cls, {k: v for k, v in data.items() if k not in nested}, f"option(s) in {where}")
-    for name in nested & set(data):
-        values[name] = _build(type(getattr(cls, name)), data[name] or {}, f"{where}.{name}")
+    for name in nested.keys() & data.keys():
+        values[name] = _build(nested[name], data[name] or {}, f"{where}.{name}")
     return cls(**values)
 
 
