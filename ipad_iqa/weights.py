@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from ipad_iqa.registry import WeightsSpec
@@ -120,11 +120,18 @@ def save_weights(state: Mapping[str, torch.Tensor], path: str | os.PathLike, met
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, object]:
-    from safetensors import safe_open
-
     with safe_open(str(path), framework="pt") as fh:
         meta = fh.metadata() or {}
     return {k: (v if k == "format" else json.loads(v)) for k, v in meta.items()}
+
+
+def read_keys(path: str | os.PathLike) -> set[str]:
+    """The tensor names of a checkpoint, without loading the tensors."""
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return set(fh.keys())
+    except (SafetensorError, OSError) as err:
+        raise WeightsError(f"{path}: not a readable safetensors checkpoint ({err})") from err
 
 
 def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes: tuple[str, ...],

@@ -55,6 +55,10 @@ class TrainConfig:
     # registry variant name for its shipped weights, e.g. ipad_clip); the head starts fresh. With
     # arch.freeze_backbone this trains heads on a shared backbone, as the methods compared would use CLIP.
     init_towers: str | None = None
+    # Any method: start every weight (towers and head) from a checkpoint written by ipad-iqa, or a registry
+    # variant name for its shipped weights: fine-tuning, or continuing a finished run with a new schedule
+    # (``--resume`` instead continues the same schedule, optimizer state included).
+    init_weights: str | None = None
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     loss: LossWeights = LossWeights()

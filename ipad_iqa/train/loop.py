@@ -183,6 +183,13 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
         out_dir.mkdir(parents=True, exist_ok=True)
     log, val_log = _CsvLog(out_dir / "log.csv", bool(resume)), _CsvLog(out_dir / "val.csv", bool(resume))
     tb = _tensorboard(out_dir) if is_main else None
+    if is_main and cfg.init_weights and not resume:
+        # A fine-tune must beat where it started: validate the start weights and keep them as "best" until then.
+        metrics = validate(model, val_batches, cfg)
+        val_log.write({"step": 0, **metrics})
+        history.append({"step": 0, **metrics})
+        best = metrics["val_loss"]
+        export_weights(model, out_dir / "best.safetensors", cfg, {"step": 0, **metrics})
     started, seen, losses = time.perf_counter(), 0, []
     bar = tqdm(total=cfg.optim.steps, initial=step, disable=not is_main, desc="train", dynamic_ncols=True)
     stop_reason = "steps"

@@ -23,7 +23,7 @@ from ipad_iqa.model.ipad_clip import IPADCLIP, ViewOutput
 from ipad_iqa.output import IPADOutput
 from ipad_iqa.registry import get_variant, list_variants
 from ipad_iqa.train.config import TrainConfig, config_from_dict
-from ipad_iqa.weights import WeightsError, load_into, read_metadata, resolve_weights
+from ipad_iqa.weights import WeightsError, load_into, read_keys, read_metadata, resolve_weights
 
 
 @runtime_checkable
@@ -65,20 +65,17 @@ def build_clip_method(cfg: TrainConfig, preset: dict[str, Any] | None = None) ->
         raise ValueError(f"method {cfg.method!r} fixes {', '.join(f'{k}={preset[k]!r}' for k in clash)}; "
                          "remove them from arch")
     variant = dataclasses.replace(get_variant(cfg.variant), weights=None, allow_random_init=True)
-    model = create_model(variant, clip_weights=cfg.clip_weights, arch={**preset, **cfg.arch}, init_seed=cfg.seed)
-    if cfg.init_towers:
-        load_into(model, towers_file(cfg.init_towers), model.tower_prefixes, only=model.tower_prefixes)
-    return model
+    return create_model(variant, clip_weights=cfg.clip_weights, arch={**preset, **cfg.arch}, init_seed=cfg.seed)
 
 
-def towers_file(source: str) -> Path:
-    """``init_towers`` as a file: a registry variant name means that variant's shipped (sha256-checked) weights."""
+def checkpoint_file(source: str, option: str) -> Path:
+    """``init_towers``/``init_weights`` as a file: a registry variant name means its shipped (sha256-checked) weights."""
     if source in list_variants():
         variant = get_variant(source)
         return resolve_weights(variant.name, variant.weights)
     path = Path(source).expanduser()
     if not path.is_file():
-        raise WeightsError(f"init_towers={source!r} is neither a registry variant nor an existing file")
+        raise WeightsError(f"{option}={source!r} is neither a registry variant nor an existing file")
     return path
 
 
@@ -91,11 +88,29 @@ MODEL_BUILDERS: dict[str, Callable[[TrainConfig], nn.Module]] = {
 }
 
 
-def build_model(cfg: TrainConfig) -> nn.Module:
-    """The untrained model of ``cfg.method``."""
+def build_model(cfg: TrainConfig, start_weights: bool = True) -> nn.Module:
+    """The model of ``cfg.method`` before training: random, then (``start_weights``) ``cfg.init_towers`` or
+    ``cfg.init_weights`` loaded into it."""
     if cfg.method not in MODEL_BUILDERS:
         raise ValueError(f"unknown method {cfg.method!r}; known: {', '.join(MODEL_BUILDERS)}")
-    return MODEL_BUILDERS[cfg.method](cfg)
+    if cfg.init_towers and cfg.init_weights:
+        raise ValueError("init_towers and init_weights both set; init_weights already starts the towers")
+    model = MODEL_BUILDERS[cfg.method](cfg)
+    if start_weights:
+        load_start_weights(model, cfg)
+    return model
+
+
+def load_start_weights(model: nn.Module, cfg: TrainConfig) -> None:
+    """Load ``cfg.init_towers`` (CLIP towers only) or ``cfg.init_weights`` (the whole model) into ``model``."""
+    if cfg.init_towers:
+        towers = getattr(model, "tower_prefixes", None)
+        if towers is None:
+            raise ValueError(f"init_towers needs a CLIP-based method; {cfg.method!r} has no CLIP towers "
+                             "(init_weights starts a whole model)")
+        load_into(model, checkpoint_file(cfg.init_towers, "init_towers"), towers, only=towers)
+    if cfg.init_weights:
+        load_into(model, checkpoint_file(cfg.init_weights, "init_weights"), model.head_prefixes)
 
 
 def load_trained(path: str | os.PathLike, arch: dict[str, Any] | None = None, device: str = "cpu",
@@ -117,6 +132,8 @@ def load_trained(path: str | os.PathLike, arch: dict[str, Any] | None = None, de
         raise WeightsError(f"{path} was trained as method {cfg.method!r}, not {expect_method!r}")
     if arch:
         cfg = dataclasses.replace(cfg, arch={**cfg.arch, **arch})
-    model = build_model(cfg)
+    model = build_model(cfg, start_weights=False)
+    if all(key.startswith(model.head_prefixes) for key in read_keys(path)):
+        load_start_weights(model, cfg)  # a head-only file: its frozen towers are the run's start weights
     load_into(model, path, model.head_prefixes)
     return model.to(device).eval()

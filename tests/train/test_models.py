@@ -13,7 +13,7 @@ from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.train.config import TrainConfig
 from ipad_iqa.train.loop import train
 from ipad_iqa.train.models import MODEL_BUILDERS, ArtifactModel, build_model, load_trained
-from ipad_iqa.weights import WeightsError, read_metadata
+from ipad_iqa.weights import WeightsError, read_keys, read_metadata
 
 # The detector name that loads each method's checkpoint.
 DETECTOR_OF = {"ipad": "ipad_ref", "aprilgan": "aprilgan", "anomalyclip": "anomalyclip", "manip": "manip",
@@ -110,3 +110,73 @@ def test_init_towers_names_a_variant_or_a_file(tiny_config, tmp_path) -> None:
         build_model(cfg)
     with pytest.raises(WeightsError, match="no weights are registered"):
         build_model(dataclasses.replace(cfg, init_towers="ipad_clip_test"))
+
+
+@pytest.mark.parametrize("method", ["ipad", "segnet"])
+def test_init_weights_starts_the_whole_model(method: str, tiny_config, tmp_path) -> None:
+    """Fine-tuning start: every weight, head included, equals the file's; a seed change alone would not."""
+    from ipad_iqa.train.loop import export_weights
+
+    src_cfg = tiny_config(method, tmp_path, tmp_path, seed=7)
+    src = build_model(src_cfg)
+    export_weights(src, tmp_path / "src.safetensors", src_cfg, {})
+    model = build_model(tiny_config(method, tmp_path, tmp_path, init_weights=str(tmp_path / "src.safetensors")))
+    src_state, state = src.state_dict(), model.state_dict()
+    assert set(state) == set(src_state)
+    assert all(torch.allclose(state[k].float(), src_state[k].float(), atol=1e-3, rtol=1e-3) for k in state)
+    cold = build_model(tiny_config(method, tmp_path, tmp_path))
+    assert any(not torch.equal(cold.state_dict()[k], state[k]) for k in state if state[k].is_floating_point())
+
+
+def test_start_options_are_checked(tiny_config, tmp_path) -> None:
+    cfg = tiny_config("ipad", tmp_path, tmp_path, init_towers="ipad_clip", init_weights="ipad_clip")
+    with pytest.raises(ValueError, match="init_towers and init_weights both set"):
+        build_model(cfg)
+    with pytest.raises(ValueError, match="init_towers needs a CLIP-based method; 'segnet'"):
+        build_model(tiny_config("segnet", tmp_path, tmp_path, init_towers="ipad_clip"))
+    with pytest.raises(WeightsError, match="init_weights='nowhere.safetensors' is neither"):
+        build_model(tiny_config("ipad", tmp_path, tmp_path, init_weights="nowhere.safetensors"))
+
+
+def test_trained_file_loads_without_its_start_file(clean_pool, tiny_config, tmp_path) -> None:
+    """A whole-model checkpoint is self-contained: loading it must not need the file its run started from."""
+    from ipad_iqa.train.loop import export_weights
+
+    src_cfg = tiny_config("ipad", tmp_path, tmp_path)
+    start = tmp_path / "start.safetensors"
+    export_weights(build_model(src_cfg), start, src_cfg, {})
+    train(tiny_config("ipad", clean_pool, tmp_path / "run", init_weights=str(start)))
+    start.unlink()
+    model = load_trained(tmp_path / "run" / "best.safetensors")
+    assert torch.isfinite(model(torch.rand(1, 3, 64, 64)).score).all()
+
+
+def test_head_only_file_takes_its_towers_from_the_start_file(clean_pool, tiny_config, tmp_path) -> None:
+    """Frozen-backbone runs save only the head; loading rebuilds the towers from ``init_towers``."""
+    from ipad_iqa.train.loop import export_weights
+
+    src_cfg = tiny_config("ipad", tmp_path, tmp_path, seed=7)
+    src = build_model(src_cfg)
+    export_weights(src, tmp_path / "towers.safetensors", src_cfg, {})
+    train(tiny_config("aprilgan", clean_pool, tmp_path / "run", init_towers=str(tmp_path / "towers.safetensors"),
+                      arch={"freeze_backbone": True}))
+    ckpt = tmp_path / "run" / "best.safetensors"
+    assert not any(k.startswith(("backbone.", "text.")) for k in read_keys(ckpt))
+    state, src_state = load_trained(ckpt).state_dict(), src.state_dict()
+    assert all(torch.equal(state[k], src_state[k]) for k in state if k.startswith(("backbone.", "text.")))
+
+
+def test_fine_tune_keeps_its_start_unless_beaten(clean_pool, tiny_config, tmp_path) -> None:
+    """With init_weights the start is validated at step 0 and stays best.safetensors until a step beats it."""
+    from ipad_iqa.train.loop import export_weights
+
+    src_cfg = tiny_config("ipad", tmp_path, tmp_path)
+    export_weights(build_model(src_cfg), tmp_path / "start.safetensors", src_cfg, {})
+    cfg = tiny_config("ipad", clean_pool, tmp_path / "run", init_weights=str(tmp_path / "start.safetensors"),
+                      optim={"batch_size": 2, "steps": 2, "warmup_steps": 0, "lr": 50.0, "backbone_lr": 50.0})
+    summary = train(cfg)
+    steps = [h["step"] for h in summary["history"]]
+    assert steps == [0, 2]
+    best = read_metadata(tmp_path / "run" / "best.safetensors")["metrics"]
+    assert best["val_loss"] == summary["best_val_loss"] == min(h["val_loss"] for h in summary["history"])
+    assert (tmp_path / "run" / "val.csv").read_text().splitlines()[1].startswith("0,")
