@@ -20,8 +20,8 @@ from ipad_iqa.data.sources import list_clean_pool
 from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.train.config import TrainConfig
 from ipad_iqa.train.losses import ipad_loss
-from ipad_iqa.train.models import ArtifactModel, build_model
-from ipad_iqa.weights import save_weights
+from ipad_iqa.train.models import ArtifactModel, build_model, start_file
+from ipad_iqa.weights import save_weights, sha256_file
 
 
 class _Step(nn.Module):
@@ -113,12 +113,14 @@ def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig) -> dic
 
 def export_weights(model: ArtifactModel, path: Path, cfg: TrainConfig, metrics: dict[str, Any]) -> str:
     """Checkpoint for ``head_weights=`` / registry.yaml / ``load_trained``: whole model if anything outside
-    the head trained, else the head only (frozen-backbone variants)."""
+    the head trained, else the head only (frozen-backbone variants), with the sha256 of its start file."""
     body = [p for n, p in model.named_parameters() if not n.startswith(model.head_prefixes)]
     trained_body = any(p.requires_grad for p in body)
     state = {k: v for k, v in model.state_dict().items() if trained_body or k.startswith(model.head_prefixes)}
     meta = {"method": cfg.method, "variant": cfg.variant, "config": cfg.to_dict(), "git_revision": git_revision(),
             "data_seed": cfg.seed, "metrics": metrics}
+    if not trained_body and (start := start_file(cfg)) is not None:
+        meta["start_sha256"] = sha256_file(start)
     return save_weights(state, path, meta, dtype=getattr(torch, cfg.save_dtype))
 
 

@@ -23,7 +23,7 @@ from ipad_iqa.model.ipad_clip import IPADCLIP, ViewOutput
 from ipad_iqa.output import IPADOutput
 from ipad_iqa.registry import get_variant, list_variants
 from ipad_iqa.train.config import TrainConfig, config_from_dict
-from ipad_iqa.weights import WeightsError, load_into, read_keys, read_metadata, resolve_weights
+from ipad_iqa.weights import WeightsError, load_into, read_keys, read_metadata, resolve_weights, sha256_file
 
 
 @runtime_checkable
@@ -101,16 +101,34 @@ def build_model(cfg: TrainConfig, start_weights: bool = True) -> nn.Module:
     return model
 
 
-def load_start_weights(model: nn.Module, cfg: TrainConfig) -> None:
-    """Load ``cfg.init_towers`` (CLIP towers only) or ``cfg.init_weights`` (the whole model) into ``model``."""
+def start_file(cfg: TrainConfig) -> Path | None:
+    """The file ``cfg.init_towers`` or ``cfg.init_weights`` names, if either is set."""
+    if cfg.init_towers:
+        return checkpoint_file(cfg.init_towers, "init_towers")
+    return checkpoint_file(cfg.init_weights, "init_weights") if cfg.init_weights else None
+
+
+def load_start_weights(model: nn.Module, cfg: TrainConfig, expect_sha256: str | None = None) -> None:
+    """Load ``cfg.init_towers`` (CLIP towers only) or ``cfg.init_weights`` (the whole model) into ``model``.
+
+    ``expect_sha256``: the start file's hash when a head was trained on it; a head-only checkpoint is only
+    meaningful on those exact towers, so another file under the same name (new shipped weights) is refused.
+    """
+    path = start_file(cfg)
+    if path is None:
+        return
+    if expect_sha256 is not None and (found := sha256_file(path)) != expect_sha256:
+        raise WeightsError(f"this head was trained on start weights with sha256 {expect_sha256[:12]}..., but "
+                           f"{path} (init_towers/init_weights of its config) now has {found[:12]}...; restore "
+                           "that file or retrain the head")
     if cfg.init_towers:
         towers = getattr(model, "tower_prefixes", None)
         if towers is None:
             raise ValueError(f"init_towers needs a CLIP-based method; {cfg.method!r} has no CLIP towers "
                              "(init_weights starts a whole model)")
-        load_into(model, checkpoint_file(cfg.init_towers, "init_towers"), towers, only=towers)
-    if cfg.init_weights:
-        load_into(model, checkpoint_file(cfg.init_weights, "init_weights"), model.head_prefixes)
+        load_into(model, path, towers, only=towers)
+    else:
+        load_into(model, path, model.head_prefixes)
 
 
 def load_trained(path: str | os.PathLike, arch: dict[str, Any] | None = None, device: str = "cpu",
@@ -134,6 +152,7 @@ def load_trained(path: str | os.PathLike, arch: dict[str, Any] | None = None, de
         cfg = dataclasses.replace(cfg, arch={**cfg.arch, **arch})
     model = build_model(cfg, start_weights=False)
     if all(key.startswith(model.head_prefixes) for key in read_keys(path)):
-        load_start_weights(model, cfg)  # a head-only file: its frozen towers are the run's start weights
+        # a head-only file: its frozen towers are the run's start weights, checked by hash when recorded
+        load_start_weights(model, cfg, expect_sha256=meta.get("start_sha256"))
     load_into(model, path, model.head_prefixes)
     return model.to(device).eval()

@@ -165,6 +165,11 @@ def test_head_only_file_takes_its_towers_from_the_start_file(clean_pool, tiny_co
     state, src_state = load_trained(ckpt).state_dict(), src.state_dict()
     assert all(torch.equal(state[k], src_state[k]) for k in state if k.startswith(("backbone.", "text.")))
 
+    other_cfg = tiny_config("ipad", tmp_path, tmp_path, seed=8)  # new towers under the old name
+    export_weights(build_model(other_cfg), tmp_path / "towers.safetensors", other_cfg, {})
+    with pytest.raises(WeightsError, match="trained on start weights with sha256 .* now has"):
+        load_trained(ckpt)
+
 
 def test_fine_tune_keeps_its_start_unless_beaten(clean_pool, tiny_config, tmp_path) -> None:
     """With init_weights the start is validated at step 0 and stays best.safetensors until a step beats it."""
