@@ -67,6 +67,25 @@ def test_same_config_and_seed_give_same_losses(clean_pool, tmp_path):
     assert other["first_losses"] != runs[0]["first_losses"]
 
 
+@pytest.mark.parametrize("path", sorted(CONFIG.parent.rglob("*.yaml")), ids=lambda p: p.relative_to(CONFIG.parent).as_posix())
+def test_every_committed_config_is_valid(path: Path):
+    """A typo in a recipe would otherwise surface only when someone runs it (maybe hours into a queue)."""
+    from ipad_iqa.registry import get_variant
+    from ipad_iqa.train.models import MODEL_BUILDERS
+
+    cfg = load_config(path)
+    assert cfg.method in MODEL_BUILDERS
+    get_variant(cfg.variant)
+    assert not (cfg.init_towers and cfg.init_weights)
+
+
+def test_registry_training_configs_exist():
+    from ipad_iqa.registry import get_variant, list_variants
+
+    named = [get_variant(v).training_config for v in list_variants() if get_variant(v).training_config]
+    assert named and all((CONFIG.parents[1] / p).is_file() for p in named)
+
+
 def test_unknown_config_key_is_refused():
     with pytest.raises(ValueError, match="unknown option"):
         load_config(CONFIG, ["optim.learning_rate=1"])
