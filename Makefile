@@ -44,6 +44,15 @@ TRAINED   := ablations/ipad_ref ablations/ipad_agnostic ablations/ipad_no_adapt 
              baselines/aprilgan baselines/anomalyclip baselines/manip baselines/segnet
 ABL_METHODS := ipad_clip,ipad_ref,ipad_ref[cls_weight=1.0],ipad_ref[tiling=false],ipad_agnostic,ipad_no_adapt,winclip,aprilgan,anomalyclip,manip,segnet
 
+# The first shipped ipad_clip weights (stage 1, commit ba86e87), recovered from git and checked: the start of
+# configs/ipad_clip_s_stage2.yaml.
+STAGE1 := runs/ipad_clip_s_stage1/ipad_clip_s.safetensors
+$(STAGE1):
+	mkdir -p $(dir $@)
+	git show ba86e87:ipad_iqa/assets/ipad_clip_s.safetensors > $@.tmp
+	echo "a746ace368f306fb77d87adce9cfbf2c54c9ca0a3faf2be44590602fd2b2e488  $@.tmp" | sha256sum --check --quiet
+	mv $@.tmp $@
+
 ablations: $(STAMP)
 	set -e; for c in $(TRAINED); do \
 	  $(VENV)/bin/ipad-iqa train --config configs/$$c.yaml --clean-dir $(CLEAN_DIR) --device $(DEVICE); \
