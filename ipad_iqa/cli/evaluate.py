@@ -1,6 +1,7 @@
 """Evaluate methods on an IPAD-Synth benchmark split (pixel + image metrics) or on folders of real photos.
 
-Writes to OUT: metrics.json (method -> class -> metric), run.json (command, timing, counts), results.md,
+Writes to OUT: metrics.json (method -> class -> metric), severity.json (benchmark mode: the same per severity
+bin), run.json (command, timing, counts), results.md,
 results_fragment.md (for docs/results.md), curves_<class>.png, grid.png, and cache/ (per-method
 predictions; a rerun only predicts what is missing).
 
@@ -75,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     command = command_line(args)
     report.write_json(runs, args.out, {"command": command, "title": title, "n_samples": len(samples)})
-    (args.out / "results.md").write_text(f"# {title}\n\n{report.metric_tables(runs)}")
+    tables = report.metric_tables(runs) + report.severity_tables(runs)
+    (args.out / "results.md").write_text(f"# {title}\n\n{tables}")
     fragment = report.docs_fragment(runs, command, title, real=args.real is not None)
     (args.out / "results_fragment.md").write_text(fragment)
     if args.benchmark:

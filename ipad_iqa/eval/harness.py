@@ -51,6 +51,7 @@ class Sample:
     mask: Path | None = None
     reference: Path | None = None  # clean source for full-reference methods
     twin: str | None = None  # real mode: key shared by an artifact photo and its clean reference
+    severity: float | None = None  # benchmark artifact images: the synthesis severity in [0, 1]
 
 
 @dataclass
@@ -59,6 +60,7 @@ class MethodRun:
 
     metrics: dict[str, dict[str, float | None]]
     curves: dict = field(default_factory=dict)
+    by_severity: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)  # benchmark only
     cpu_s_per_image: float | None = None
     wall_s_per_image: float | None = None
     n_images: int = 0
@@ -94,8 +96,18 @@ def benchmark_samples(root: Path, split: str) -> list[Sample]:
         ref = r.get("reference") or (r["image"] if r["label"] == "clean" else clean_of.get(r["source"]))
         samples.append(Sample(key=r["image"], path=root / r["image"], label=LABELS.index(r["label"]),
                               mask=root / r["mask"] if r["mask"] else None,
-                              reference=root / ref if ref else None))
+                              reference=root / ref if ref else None,
+                              severity=_severity(r) if r["label"] != "clean" else None))
     return _interleave(samples)
+
+
+def _severity(row: dict) -> float | None:
+    """The manifest's severity of an artifact row; ``None`` where the column is absent or empty."""
+    value = row.get("severity") or ""
+    try:
+        return float(value) if value.strip() else None
+    except ValueError:
+        raise ValueError(f"manifest row {row['image']}: severity {value!r} is not a number") from None
 
 
 _REFERENCE = re.compile(r"(^|_)(gt|clean)$", re.IGNORECASE)
@@ -212,6 +224,9 @@ def _restrict(run: MethodRun) -> None:
     for name, values in run.metrics.items():
         if name not in run.classes and (partial or name in ARTIFACT_CLASSES):
             run.metrics[name] = dict.fromkeys(values)
+    for name, bins in run.by_severity.items():
+        if name not in run.classes:  # keep the image counts: they describe the data, not the method
+            run.by_severity[name] = {b: dict.fromkeys(v) | {"n_images": v["n_images"]} for b, v in bins.items()}
 
 
 def _finish_timing(run: MethodRun, cpu: list[float], wall: list[float]) -> None:
@@ -236,10 +251,10 @@ def evaluate_benchmark(root: Path, split: str, config: EvalConfig) -> dict[str, 
             if run.has_maps:
                 size = mask.shape if mask is not None else _image_size(s.path)
                 maps = p.maps_at(size)
-            acc.update(s.label, p.score, p.class_probs, maps, mask)
+            acc.update(s.label, p.score, p.class_probs, maps, mask, s.severity)
             cpu.append(p.cpu_s)
             wall.append(p.wall_s)
-        run.metrics, run.curves = acc.compute(), acc.curves()
+        run.metrics, run.curves, run.by_severity = acc.compute(), acc.curves(), acc.by_severity()
         _restrict(run)
         _finish_timing(run, cpu, wall)
         runs[method] = run

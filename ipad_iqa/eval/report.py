@@ -59,6 +59,29 @@ def metric_tables(runs: Mapping[str, MethodRun]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def severity_tables(runs: Mapping[str, MethodRun]) -> str:
+    """Per class, methods x severity bins: pixel AUROC / AUPRO / image AUROC of that bin's images vs clean."""
+    runs = {m: r for m, r in runs.items() if r.by_severity}
+    if not runs:
+        return ""
+    parts = [f"### by severity\n\n{SEVERITY_NOTES}\n"]
+    for cls in ARTIFACT_CLASSES:
+        counts = next(iter(runs.values())).by_severity[cls]  # n_images is the data's, the same for every method
+        bins = list(counts)
+        parts.append(f"#### {cls}\n")
+        parts.append("| method | " + " | ".join(f"{b} (n={counts[b]['n_images']})" for b in bins) + " |")
+        parts.append("|---|" + "---:|" * len(bins))
+        for method, run in runs.items():
+            cells = [" / ".join(_fmt(run.by_severity[cls][b][m]) for m in ("pixel_auroc", "aupro", "image_auroc"))
+                     for b in bins]
+            parts.append(f"| {method} | " + " | ".join(cells) + " |")
+        parts.append("")
+    return "\n".join(parts) + "\n"
+
+
+SEVERITY_NOTES = ("Each cell: pixel AUROC / AUPRO / image AUROC of the class-k images whose synthesis severity "
+                  "lies in the bin, against every clean image (the protocol of the tables above, restricted); "
+                  "`n` counts those images.")
 SYNTH_NOTES = ("Per class k: pixel metrics over images labelled k or clean (positives = class-k mask pixels); "
                "image metrics rank class-k images against clean ones by the class-k probability; `mean` averages "
                "the classes; `any` ranks all artifact images against clean ones by 1 - score. `n/a`: the method "
@@ -73,12 +96,16 @@ REAL_NOTES = ("Per class k, by the class-k probability: `image_auroc`/`image_ap`
 def docs_fragment(runs: Mapping[str, MethodRun], command: str, title: str, real: bool = False) -> str:
     """A page fragment for ``docs/results.md``: what was run (exact command), how to read it, the tables."""
     notes = REAL_NOTES if real else SYNTH_NOTES
-    return f"## {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
+    return (f"## {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
+            f"{severity_tables(runs)}")
 
 
 def write_json(runs: Mapping[str, MethodRun], out: Path, info: dict) -> None:
-    """``metrics.json`` (method -> class -> metric) and ``run.json`` (command, timing, counts)."""
+    """``metrics.json`` (method -> class -> metric), ``severity.json`` (method -> class -> severity bin ->
+    metric; benchmark runs) and ``run.json`` (command, timing, counts)."""
     (out / "metrics.json").write_text(json.dumps({m: r.metrics for m, r in runs.items()}, indent=2))
+    if any(r.by_severity for r in runs.values()):
+        (out / "severity.json").write_text(json.dumps({m: r.by_severity for m, r in runs.items()}, indent=2))
     info = info | {"methods": {m: {"cpu_s_per_image": r.cpu_s_per_image, "wall_s_per_image": r.wall_s_per_image,
                                    "n_images": r.n_images, "n_predicted": r.n_predicted, "n_cached": r.n_cached,
                                    "n_skipped": r.n_skipped, "has_maps": r.has_maps, "classes": list(r.classes)}

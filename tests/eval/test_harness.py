@@ -104,6 +104,13 @@ def test_evaluate_benchmark_end_to_end_and_resume(benchmark: Path, tmp_path: Pat
     assert "```bash\nipad-iqa evaluate" in (out / "results_fragment.md").read_text()
     for name in ("curves_moire.png", "curves_flare.png", "grid.png"):
         assert (out / name).stat().st_size > 1000
+    severity = json.loads((out / "severity.json").read_text())  # every fixture artifact has severity 0.5
+    assert {b: v["n_images"] for b, v in severity["spectral"]["moire"].items()} == {
+        "[0.00, 0.33)": 0, "[0.33, 0.67)": 1, "[0.67, 1.00]": 0}
+    assert severity["spectral"]["moire"]["[0.33, 0.67)"]["pixel_auroc"] == metrics["spectral"]["moire"]["pixel_auroc"]
+    assert severity["spectral"]["ghosting"]["[0.33, 0.67)"] == {  # not addressed: n/a, the count stays
+        "n_images": 1, "pixel_auroc": None, "aupro": None, "image_auroc": None, "image_ap": None}
+    assert "### by severity" in table and "[0.33, 0.67) (n=1)" in table
 
     metrics2, run2 = _evaluate(benchmark, out)
     for m in ("spectral", "bloom", "psnr"):
@@ -140,6 +147,14 @@ def test_missing_checkpoint_is_named(benchmark: Path, tmp_path: Path, capsys) ->
     assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "segnet", "--checkpoint",
                  f"segnet={tmp_path / 'nope.safetensors'}", "--out", str(tmp_path / "r"), "--no-progress"]) == 2
     assert "nope.safetensors" in capsys.readouterr().err
+
+
+def test_unreadable_severity_is_named(benchmark: Path, tmp_path: Path, capsys) -> None:
+    manifest = benchmark / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("moire,test,c,0.5", "moire,test,c,strong"))
+    assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "spectral", "--out", str(tmp_path / "r"),
+                 "--no-progress"]) == 2
+    assert "images/test/moire/m0.png: severity 'strong' is not a number" in capsys.readouterr().err
 
 
 def test_unknown_method_is_a_usage_error(benchmark: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from ipad_iqa.eval.metrics import BenchmarkAccumulator, MetricsConfig, PixelAccumulator
+from ipad_iqa.eval.metrics import BenchmarkAccumulator, MetricsConfig, PixelAccumulator, severity_bins
 from ipad_iqa.eval.metrics import functional as F
 
 _spec = importlib.util.spec_from_file_location("_functional_tests", Path(__file__).with_name("test_metrics_functional.py"))
@@ -134,3 +134,74 @@ def test_other_classes_do_not_leak_and_image_only_mode() -> None:
     img_only.update(1, 0.0, np.array([1.0, 0, 0]))
     out = img_only.compute()
     assert out["ghosting"]["pixel_auroc"] is None and out["ghosting"]["image_auroc"] == 1.0
+
+
+def _severity_records(seed: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, float | None]]:
+    """(label, maps, mask, probs, severity): strong artifacts are found, weak ones are not."""
+    rng = np.random.default_rng(seed)
+    size, records = 12, []
+    for i in range(40):
+        label = i % 4
+        severity = None if label == 0 else float(rng.random())
+        mask = np.zeros((size, size), bool)
+        maps, probs = rng.random((3, size, size)) * 0.5, rng.random(3) * 0.5
+        if label:
+            y, x = rng.integers(0, size - 4, 2)
+            mask[y: y + 4, x: x + 4] = True
+            if severity > 0.5:  # visible: the map and the probability of its class rise
+                maps[label - 1][mask] += 0.5
+                probs[label - 1] += 0.5
+        records.append((label, maps, mask, probs, severity))
+    return records
+
+
+def test_severity_bin_names_and_edges() -> None:
+    assert severity_bins((0.0, 1 / 3, 2 / 3, 1.0)) == ["[0.00, 0.33)", "[0.33, 0.67)", "[0.67, 1.00]"]
+    acc = BenchmarkAccumulator(MetricsConfig(severity_edges=(0.0, 0.5, 1.0)), pixel=False)
+    acc.update(0, 1.0, np.zeros(3))
+    for severity in (0.0, 0.5, 1.0, 0.49):
+        acc.update(3, 0.0, np.array([0, 0, 1.0]), severity=severity)
+    acc.update(3, 0.0, np.array([0, 0, 1.0]), severity=None)  # in the class metrics, in no bin
+    counts = {b: v["n_images"] for b, v in acc.by_severity()["moire"].items()}
+    assert counts == {"[0.00, 0.50)": 2, "[0.50, 1.00]": 2}
+    assert acc.compute()["moire"]["image_auroc"] == 1.0
+    with pytest.raises(ValueError, match="severity nan"):
+        acc.update(3, 0.0, np.zeros(3), severity=float("nan"))
+
+
+def test_by_severity_equals_an_accumulator_of_that_bin_alone() -> None:
+    records = _severity_records(0)
+    acc, plain = BenchmarkAccumulator(), BenchmarkAccumulator()
+    for label, maps, mask, probs, severity in records:
+        acc.update(label, 1 - probs.max(), probs, maps, mask, severity)
+        plain.update(label, 1 - probs.max(), probs, maps, mask)
+    overall, ref = acc.compute(), plain.compute()
+    for c in ("ghosting", "flare", "moire", "mean", "any"):  # the bins do not change the class metrics
+        for m, v in ref[c].items():
+            assert overall[c][m] == pytest.approx(v, abs=1e-12)
+    edges = MetricsConfig().severity_edges
+    by_sev = acc.by_severity()
+    for k, c in enumerate(("ghosting", "flare", "moire")):
+        for i, name in enumerate(severity_bins(edges)):
+            alone = BenchmarkAccumulator()
+            n = 0
+            for label, maps, mask, probs, severity in records:
+                in_bin = label == k + 1 and edges[i] <= severity < (edges[i + 1] if i < len(edges) - 2 else 2)
+                if label == 0 or in_bin:
+                    alone.update(label, 1 - probs.max(), probs, maps, mask)
+                    n += in_bin
+            want = alone.compute()[c]
+            got = by_sev[c][name]
+            assert got["n_images"] == n
+            for m in ("pixel_auroc", "aupro", "image_auroc", "image_ap"):
+                assert got[m] == pytest.approx(want[m], abs=1e-12), (c, name, m)
+    # strong artifacts were made findable, weak ones not: the breakdown shows it
+    top, low = by_sev["flare"]["[0.67, 1.00]"], by_sev["flare"]["[0.00, 0.33)"]
+    assert top["pixel_auroc"] == 1.0 and top["image_auroc"] == 1.0
+    assert low["pixel_auroc"] < 0.7
+
+
+def test_merging_pixel_accumulators_of_other_bins_is_refused() -> None:
+    coarse = PixelAccumulator(MetricsConfig(n_bins=16))
+    with pytest.raises(ValueError, match="different bins"):
+        PixelAccumulator.merged(MetricsConfig(), [coarse])

@@ -5,13 +5,16 @@ from ipad_iqa.eval.metrics.streaming import (
     ALL_METRICS,
     IMAGE_METRICS,
     PIXEL_METRICS,
+    SEVERITY_METRICS,
     BenchmarkAccumulator,
     MetricsConfig,
     PixelAccumulator,
     image_metrics,
+    severity_bins,
 )
 
 __all__ = [
     "ALL_METRICS", "IMAGE_METRICS", "PIXEL_METRICS", "BenchmarkAccumulator", "MetricsConfig",
-    "PixelAccumulator", "aupro", "auroc", "average_precision", "f1_max", "image_metrics",
+    "PixelAccumulator", "SEVERITY_METRICS", "aupro", "auroc", "average_precision", "f1_max", "image_metrics",
+    "severity_bins",
 ]

@@ -12,10 +12,16 @@ Per-class protocol (``BenchmarkAccumulator``), for each class k in ``ARTIFACT_CL
 * image metrics rank class-k images (positives) against clean images (negatives) by ``class_probs[:, k]``.
 * ``mean`` averages each metric over the classes where it is defined.
 * ``any`` (image metrics only) ranks every artifact image against clean ones by ``1 - score``.
+
+Severity breakdown (``BenchmarkAccumulator.by_severity``): the same per-class protocol with the class-k images
+restricted to one severity bin and every clean image kept, so a bin's AUROC answers "how well are artifacts of
+this strength told from clean images". Clean and per-bin pixel histograms are kept apart and added on demand,
+so the breakdown costs no second pass over the maps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +46,8 @@ class MetricsConfig:
 
     n_bins: int = 2**16
     fpr_limit: float = 0.3
+    #: Edges of the severity bins of ``BenchmarkAccumulator.by_severity`` (severities lie in [0, 1]).
+    severity_edges: tuple[float, ...] = (0.0, 1 / 3, 2 / 3, 1.0)
 
 
 class PixelAccumulator:
@@ -75,6 +83,19 @@ class PixelAccumulator:
                 w, n_reg = F.region_weights(g)
                 self.pro += np.bincount(idx[g], weights=w[g], minlength=n)
                 self.n_regions += n_reg
+
+    @classmethod
+    def merged(cls, config: MetricsConfig, parts: Sequence[PixelAccumulator]) -> PixelAccumulator:
+        """One accumulator holding every pixel of ``parts`` (histograms add); all must share ``config``."""
+        out = cls(config)
+        for part in parts:
+            if part.config != out.config:
+                raise ValueError("cannot merge pixel accumulators with different bins")
+            out.pos += part.pos
+            out.neg += part.neg
+            out.pro += part.pro
+            out.n_regions += part.n_regions
+        return out
 
     def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cumulative (tp, fp, pro) at bin lower edges, highest bin first."""
@@ -116,6 +137,17 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(present)) if present else None
 
 
+def severity_bins(edges: Sequence[float]) -> list[str]:
+    """Names of the bins between consecutive ``edges``: ``[0.00, 0.33)``, ..., the last one closed."""
+    return [f"[{lo:.2f}, {hi:.2f}{']' if i == len(edges) - 2 else ')'}"
+            for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))]
+
+
+#: What ``BenchmarkAccumulator.by_severity`` reports per class and bin (plus ``n_images``).
+SEVERITY_METRICS: tuple[str, ...] = ("pixel_auroc", "aupro", "image_auroc", "image_ap")
+_CLEAN, _UNKNOWN = "clean", "unknown"  # pixel groups besides the severity bins
+
+
 class BenchmarkAccumulator:
     """All metrics of one method on one benchmark split, per class, ``mean`` and ``any`` (see module doc).
 
@@ -124,32 +156,60 @@ class BenchmarkAccumulator:
 
     def __init__(self, config: MetricsConfig = MetricsConfig(), pixel: bool = True) -> None:
         self.config = config
-        self.pixel = {c: PixelAccumulator(config) for c in ARTIFACT_CLASSES} if pixel else None
+        self.pixel = pixel
+        self._bin_names = severity_bins(config.severity_edges)
+        # class -> group -> pixels: group "clean" holds the clean images, the others the class-k images of one
+        # severity bin ("unknown": no severity given). A class's pixel metrics merge all of its groups.
+        self._pix: dict[str, dict[str, PixelAccumulator]] = {c: {} for c in ARTIFACT_CLASSES}
         self._labels: list[int] = []
         self._probs: list[np.ndarray] = []
         self._scores: list[float] = []
+        self._groups: list[str] = []
+
+    def _group(self, label: int, severity: float | None) -> str:
+        if label == 0:
+            return _CLEAN
+        if severity is None:
+            return _UNKNOWN
+        if not np.isfinite(severity):
+            raise ValueError(f"severity {severity} is not a finite number")
+        edges = self.config.severity_edges
+        i = int(np.searchsorted(edges, severity, side="right")) - 1
+        return self._bin_names[min(max(i, 0), len(self._bin_names) - 1)]
+
+    def _pixels(self, cls: str, group: str) -> PixelAccumulator:
+        return self._pix[cls].setdefault(group, PixelAccumulator(self.config))
 
     def update(self, label: int, score: float, class_probs: np.ndarray,
-               maps: np.ndarray | None = None, mask: np.ndarray | None = None) -> None:
+               maps: np.ndarray | None = None, mask: np.ndarray | None = None,
+               severity: float | None = None) -> None:
         """Add one image. ``label``: 0 clean, k+1 for ``ARTIFACT_CLASSES[k]``; ``maps`` (3, H, W);
-        ``mask`` (H, W) of the labelled class (ignored for clean images)."""
+        ``mask`` (H, W) of the labelled class (ignored for clean images); ``severity`` in [0, 1] of an artifact
+        image, for ``by_severity`` (``None``: counted in the class metrics, in no bin)."""
         if not 0 <= label <= len(ARTIFACT_CLASSES):
             raise ValueError(f"label {label} out of range")
+        group = self._group(label, severity)
         self._labels.append(int(label))
         self._scores.append(float(score))
         self._probs.append(np.asarray(class_probs, dtype=np.float64).reshape(len(ARTIFACT_CLASSES)))
-        if self.pixel is None:
+        self._groups.append(group)
+        if not self.pixel:
             return
         if maps is None:
             raise ValueError("maps are required when pixel metrics are accumulated")
         if label == 0:
             empty = np.zeros(maps.shape[-2:], dtype=bool)
             for k, c in enumerate(ARTIFACT_CLASSES):
-                self.pixel[c].update(maps[k], empty)
+                self._pixels(c, group).update(maps[k], empty)
         else:
             if mask is None:
                 raise ValueError("artifact images need a mask")
-            self.pixel[ARTIFACT_CLASSES[label - 1]].update(maps[label - 1], mask)
+            self._pixels(ARTIFACT_CLASSES[label - 1], group).update(maps[label - 1], mask)
+
+    def _merged(self, cls: str, groups: Sequence[str] | None = None) -> PixelAccumulator:
+        """The pixels of ``cls`` in ``groups`` (default: all of them)."""
+        parts = [acc for g, acc in self._pix[cls].items() if groups is None or g in groups]
+        return PixelAccumulator.merged(self.config, parts)
 
     def _image_sets(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """(scores, binary labels) of each image-level comparison."""
@@ -166,9 +226,26 @@ class BenchmarkAccumulator:
         """class -> metric -> value (``None`` = not defined or n/a)."""
         out: dict[str, Metrics] = {}
         for name, (s, y) in self._image_sets().items():
-            pix = self.pixel[name].compute() if self.pixel is not None and name in self.pixel else None
+            pix = self._merged(name).compute() if self.pixel and name in self._pix else None
             out[name] = {m: (pix[m] if pix else None) for m in PIXEL_METRICS} | image_metrics(s, y)
         out["mean"] = {m: _mean([out[c][m] for c in ARTIFACT_CLASSES]) for m in ALL_METRICS}
+        return out
+
+    def by_severity(self) -> dict[str, dict[str, Metrics]]:
+        """class -> severity bin -> ``SEVERITY_METRICS`` and ``n_images``: the class-k images of that bin
+        against every clean image (pixel and image level), as in ``compute``."""
+        labels = np.asarray(self._labels, dtype=int)
+        groups = np.asarray(self._groups, dtype=object)
+        probs = np.asarray(self._probs).reshape(-1, len(ARTIFACT_CLASSES))
+        out: dict[str, dict[str, Metrics]] = {}
+        for k, c in enumerate(ARTIFACT_CLASSES):
+            out[c] = {}
+            for name in self._bin_names:
+                pos = (labels == k + 1) & (groups == name)
+                sel = pos | (labels == 0)
+                img = image_metrics(probs[sel, k], pos[sel])
+                pix = self._merged(c, (_CLEAN, name)).compute() if self.pixel else {}
+                out[c][name] = {"n_images": int(pos.sum())} | {m: (pix | img).get(m) for m in SEVERITY_METRICS}
         return out
 
     def curves(self) -> dict[str, dict[str, dict[str, np.ndarray]]]:
@@ -176,7 +253,7 @@ class BenchmarkAccumulator:
         out: dict[str, dict[str, dict[str, np.ndarray]]] = {}
         for name, (s, y) in self._image_sets().items():
             out[name] = {"image": roc_pr_points(*F.cumulative_counts(s, *F.binary_weights(y)))}
-            if self.pixel is not None and name in self.pixel:
-                tp, fp, _ = self.pixel[name].counts()
+            if self.pixel and name in self._pix:
+                tp, fp, _ = self._merged(name).counts()
                 out[name]["pixel"] = roc_pr_points(tp, fp)
         return out
