@@ -37,6 +37,9 @@ TRAINED_METHODS: dict[str, TrainedMethod] = {
     "ipad_ref": _entry("ipad", "configs/ablations/ipad_ref.yaml"),
     "ipad_agnostic": _entry("ipad", "configs/ablations/ipad_agnostic.yaml"),
     "ipad_no_adapt": _entry("ipad", "configs/ablations/ipad_no_adapt.yaml"),
+    # the stages of the embedded default, so that a run can be compared with the shipped ``ipad_clip``
+    "ipad_stage1": _entry("ipad", "configs/ipad_clip_s.yaml"),
+    "ipad_stage2": _entry("ipad", "configs/ipad_clip_s_stage2.yaml"),
 }
 
 

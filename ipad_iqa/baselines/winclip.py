@@ -112,7 +112,9 @@ def state_anchors(model: IPADCLIP) -> torch.Tensor:
 
 
 def factory(name: str) -> Callable[[DetectorConfig], WinCLIPDetector]:
-    """The DETECTORS factory of ``name``; ``config.checkpoint`` is read as CLIP weights (real-CLIP variants)."""
+    """The DETECTORS factory of ``name``. ``config.checkpoint`` is read as CLIP weights for the real-CLIP
+    variants, and as an ipad-iqa checkpoint of the whole model (e.g. earlier shipped weights) whose towers
+    replace the shipped ones for a variant trained here."""
     variant = WINCLIP_VARIANTS[name]
 
     def build(config: DetectorConfig) -> WinCLIPDetector:
@@ -120,9 +122,7 @@ def factory(name: str) -> Callable[[DetectorConfig], WinCLIPDetector]:
         from ipad_iqa.registry import get_variant
 
         if get_variant(variant).weights is not None:  # a CLIP trained here: its own towers, head unused
-            if config.checkpoint:
-                raise ValueError(f"{name} runs on the shipped {variant} weights and takes no checkpoint")
-            model = create_model(variant, device=config.device)
+            model = create_model(variant, head_weights=config.checkpoint, device=config.device)
         else:  # pretrained CLIP: registry tag, or a local file given as the checkpoint
             model = create_model(variant, zero_shot=True, clip_weights=config.checkpoint,
                                  arch={"objects": "agnostic"}, device=config.device)

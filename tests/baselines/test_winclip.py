@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -15,6 +17,7 @@ from ipad_iqa.baselines.winclip import (
 )
 from ipad_iqa.model.factory import create_model
 from ipad_iqa.output import ARTIFACT_CLASSES
+from ipad_iqa.weights import WeightsError, save_weights, sha256_file
 
 
 def test_window_index_covers_each_window_row_major() -> None:
@@ -86,15 +89,28 @@ def test_window_token_subsets_see_only_their_patches() -> None:
     torch.testing.assert_close(emb[0], emb[1])
 
 
-def test_shipped_variant_fingerprint_and_checkpoint_refused() -> None:
+def test_shipped_variant_fingerprint_and_other_weights_by_checkpoint(tmp_path: Path) -> None:
+    """winclip runs on the shipped ipad_clip towers, or on those of an earlier whole-model checkpoint."""
+    from ipad_iqa.baselines import DetectorConfig
+
     assert method_fingerprint("winclip").startswith("registry weights sha256 ")
     assert method_fingerprint("winclip_vitb16") == "CLIP weights 'openai'"
     assert method_fingerprint("ipad_clip_vitb16[zero_shot=true]") == "CLIP weights 'openai'"
     assert method_fingerprint("ipad_clip_test") == "no trained weights (random init)"
-    from ipad_iqa.baselines import DetectorConfig
-
-    with pytest.raises(ValueError, match="takes no checkpoint"):
-        build_detector("winclip", DetectorConfig(checkpoint="some.safetensors"))
+    shipped = build_detector("winclip")
+    state = {k: v.clone() for k, v in shipped.model.state_dict().items()}
+    key = "backbone.visual.proj"
+    state[key] = state[key].roll(1, dims=0)  # other towers: an image projection unlike the shipped one
+    path = tmp_path / "earlier.safetensors"
+    save_weights(state, path, {})
+    det = build_detector("winclip", DetectorConfig(checkpoint=str(path)))
+    torch.testing.assert_close(det.model.state_dict()[key], state[key])
+    assert method_fingerprint("winclip", DetectorConfig(checkpoint=str(path))) == (
+        f"checkpoint sha256 {sha256_file(path)}")
+    x = torch.rand(1, 3, 96, 96)
+    assert not torch.equal(det.predict(x).class_probs, shipped.predict(x).class_probs)
+    with pytest.raises(WeightsError, match="nope.safetensors"):
+        build_detector("winclip", DetectorConfig(checkpoint=str(tmp_path / "nope.safetensors")))
 
 
 def test_real_clip_variant_reads_the_checkpoint_as_clip_weights(monkeypatch: pytest.MonkeyPatch) -> None:
