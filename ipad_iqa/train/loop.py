@@ -111,13 +111,18 @@ def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig) -> dic
     return {"val_loss": total / n, "val_acc": correct / n}
 
 
-def export_weights(model: ArtifactModel, path: Path, cfg: TrainConfig, metrics: dict[str, Any]) -> str:
+def export_weights(model: ArtifactModel, path: Path, cfg: TrainConfig, metrics: dict[str, Any],
+                   revision: str | None = None) -> str:
     """Checkpoint for ``head_weights=`` / registry.yaml / ``load_trained``: whole model if anything outside
-    the head trained, else the head only (frozen-backbone variants), with the sha256 of its start file."""
+    the head trained, else the head only (frozen-backbone variants), with the sha256 of its start file.
+
+    ``revision``: the git revision of the code that trained it. ``train`` reads it once at the start: a
+    commit made while a long run goes on is not the code that trained its later checkpoints.
+    """
     body = [p for n, p in model.named_parameters() if not n.startswith(model.head_prefixes)]
     trained_body = any(p.requires_grad for p in body)
     state = {k: v for k, v in model.state_dict().items() if trained_body or k.startswith(model.head_prefixes)}
-    meta = {"method": cfg.method, "variant": cfg.variant, "config": cfg.to_dict(), "git_revision": git_revision(),
+    meta = {"method": cfg.method, "variant": cfg.variant, "config": cfg.to_dict(), "git_revision": revision,
             "data_seed": cfg.seed, "metrics": metrics}
     if not trained_body and (start := start_file(cfg)) is not None:
         meta["start_sha256"] = sha256_file(start)
@@ -157,6 +162,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
     from tqdm import tqdm
 
     rank, world, device = _init_distributed(cfg)
+    revision = git_revision()
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
@@ -191,7 +197,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
         val_log.write({"step": 0, **metrics})
         history.append({"step": 0, **metrics})
         best = metrics["val_loss"]
-        export_weights(model, out_dir / "best.safetensors", cfg, {"step": 0, **metrics})
+        export_weights(model, out_dir / "best.safetensors", cfg, {"step": 0, **metrics}, revision)
     started, seen, losses = time.perf_counter(), 0, []
     bar = tqdm(total=cfg.optim.steps, initial=step, disable=not is_main, desc="train", dynamic_ncols=True)
     stop_reason = "steps"
@@ -226,7 +232,8 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
                 history.append({"step": step, **metrics})
                 if metrics["val_loss"] < best:
                     best, stale = metrics["val_loss"], 0
-                    export_weights(model, out_dir / "best.safetensors", cfg, {"step": step, **metrics})
+                    export_weights(model, out_dir / "best.safetensors", cfg, {"step": step, **metrics},
+                                   revision)
                 else:
                     stale += 1
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,

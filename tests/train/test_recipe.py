@@ -60,6 +60,23 @@ def test_smoke_run_writes_checkpoints_and_resumes(clean_pool, tmp_path):
     assert summary["steps"] == 6 and len(summary["first_losses"]) == 2
 
 
+def test_checkpoints_record_the_revision_the_run_started_at(clean_pool, tmp_path, monkeypatch):
+    """A commit made during a long run must not be written into its later checkpoints as their code."""
+    import itertools
+
+    import ipad_iqa.train.loop as loop
+    from ipad_iqa.weights import read_metadata
+
+    revisions = (f"rev{i}" for i in itertools.count())
+    losses = (10.0 - i for i in itertools.count())  # every validation improves: best.safetensors is rewritten
+    monkeypatch.setattr(loop, "git_revision", lambda: next(revisions))
+    monkeypatch.setattr(loop, "validate", lambda *a: {"val_loss": next(losses), "val_acc": 0.0})
+    out = tmp_path / "run"
+    summary = train(load_config(CONFIG, _overrides(clean_pool, out, "val_every=1")))
+    assert len(summary["history"]) == 4  # four exports
+    assert read_metadata(out / "best.safetensors")["git_revision"] == "rev0"
+
+
 def test_same_config_and_seed_give_same_losses(clean_pool, tmp_path):
     runs = [train(load_config(CONFIG, _overrides(clean_pool, tmp_path / f"r{i}"))) for i in range(2)]
     assert runs[0]["first_losses"] == runs[1]["first_losses"]
