@@ -64,7 +64,7 @@ def severity_tables(runs: Mapping[str, MethodRun]) -> str:
     runs = {m: r for m, r in runs.items() if r.by_severity}
     if not runs:
         return ""
-    parts = [f"### by severity\n\n{SEVERITY_NOTES}\n"]
+    parts = ["", f"### by severity\n\n{SEVERITY_NOTES}\n"]  # a blank line after the tables before it
     for cls in ARTIFACT_CLASSES:
         counts = next(iter(runs.values())).by_severity[cls]  # n_images is the data's, the same for every method
         bins = list(counts)

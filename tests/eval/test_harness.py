@@ -110,7 +110,7 @@ def test_evaluate_benchmark_end_to_end_and_resume(benchmark: Path, tmp_path: Pat
     assert severity["spectral"]["moire"]["[0.33, 0.67)"]["pixel_auroc"] == metrics["spectral"]["moire"]["pixel_auroc"]
     assert severity["spectral"]["ghosting"]["[0.33, 0.67)"] == {  # not addressed: n/a, the count stays
         "n_images": 1, "pixel_auroc": None, "aupro": None, "image_auroc": None, "image_ap": None}
-    assert "### by severity" in table and "[0.33, 0.67) (n=1)" in table
+    assert "|\n\n### by severity\n" in table and "[0.33, 0.67) (n=1)" in table
 
     metrics2, run2 = _evaluate(benchmark, out)
     for m in ("spectral", "bloom", "psnr"):
