@@ -195,3 +195,30 @@ def test_evaluate_real(real_dir: Path, tmp_path: Path) -> None:
     fragment = (out / "results_fragment.md").read_text()
     assert "pair_win_rate" in fragment and "mask pixels" not in fragment  # the legend of the real-photo mode
     assert "| spectral | 1.000 | 1.000 |" in fragment and "| 2 |" in fragment  # n_pairs printed as a count
+
+
+def test_real_bootstrap_script(real_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """docs/scripts/real_bootstrap.py reads two methods' cached predictions and brackets their difference."""
+    import importlib.util
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "scripts" / "real_bootstrap.py"
+    spec = importlib.util.spec_from_file_location("real_bootstrap", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "real_report"
+    argv = ["real_bootstrap.py", "--real", str(real_dir), "--report", str(out), "spectral", "entropy", "--draws", "50"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit, match="spectral: 5 photos not in"):
+        module.main()
+    assert main(["evaluate", "--real", str(real_dir), "--methods", "spectral,entropy", "--out", str(out),
+                 "--no-progress"]) == 0
+    module.main()
+    rows = {line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines()}
+    assert rows["ghosting"].endswith("| 0 / 2 | n/a | n/a | n/a |")
+    moire = json.loads((out / "metrics.json").read_text())
+    first, second = (moire[m]["moire"]["image_auroc"] for m in ("spectral", "entropy"))
+    cells = rows["moire"].split(" | ")
+    assert cells[1] == "2 / 2" and cells[2] == f"{first:.3f}" and cells[3] == f"{second:.3f}"
+    lo, hi = (float(v) for v in cells[4].split("[")[1].rstrip("] |").split(", "))
+    assert lo <= first - second <= hi
