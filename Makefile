@@ -30,7 +30,8 @@ clean:
 	rm -rf demo_out site build dist
 
 # Trained baselines and IPAD-CLIP ablations on the same data, then one evaluation of all of them.
-# The CLIP-based ones train heads on the shipped ipad_clip towers, frozen (init_towers); manip and segnet
+# The CLIP-based ones train heads on the stage-1 ipad_clip towers, frozen (init_towers), and are compared with
+# the stage-1 ipad_clip and winclip on those towers (--checkpoint ...=$(STAGE1)); manip and segnet
 # train from scratch. Inference-only ablations reuse the ipad_ref checkpoint: ipad_ref[cls_weight=1.0]
 # (class-token-only score), ipad_ref[tiling=false] (224-px global view only). On a 2-core CPU the CLIP-based
 # runs took about 4 min each (18-23 samples/s); segnet and manip (1,500 x 16 from scratch) took 40 and 57 min
@@ -45,7 +46,7 @@ TRAINED   := ablations/ipad_ref ablations/ipad_agnostic ablations/ipad_no_adapt 
 ABL_METHODS := ipad_clip,ipad_ref,ipad_ref[cls_weight=1.0],ipad_ref[tiling=false],ipad_agnostic,ipad_no_adapt,winclip,aprilgan,anomalyclip,manip,segnet
 
 # The first shipped ipad_clip weights (stage 1, commit ba86e87), recovered from git and checked: the start of
-# configs/ipad_clip_s_stage2.yaml.
+# configs/ipad_clip_s_stage2.yaml and the frozen towers of the ablations.
 STAGE1 := runs/ipad_clip_s_stage1/ipad_clip_s.safetensors
 $(STAGE1):
 	mkdir -p $(dir $@)
@@ -53,9 +54,10 @@ $(STAGE1):
 	echo "a746ace368f306fb77d87adce9cfbf2c54c9ca0a3faf2be44590602fd2b2e488  $@.tmp" | sha256sum --check --quiet
 	mv $@.tmp $@
 
-ablations: $(STAMP)
+ablations: $(STAMP) $(STAGE1)
 	set -e; for c in $(TRAINED); do \
 	  $(VENV)/bin/ipad-iqa train --config configs/$$c.yaml --clean-dir $(CLEAN_DIR) --device $(DEVICE); \
 	done
 	$(VENV)/bin/ipad-iqa evaluate --benchmark $(BENCH) --split $(SPLIT) --device $(DEVICE) --out $(ABL_OUT) \
-	  --methods '$(ABL_METHODS)' $(foreach c,$(TRAINED),--checkpoint $(notdir $(c))=runs/$(c)/best.safetensors)
+	  --methods '$(ABL_METHODS)' $(foreach c,$(TRAINED),--checkpoint $(notdir $(c))=runs/$(c)/best.safetensors) \
+	  --checkpoint ipad_clip=$(STAGE1) --checkpoint winclip=$(STAGE1)
