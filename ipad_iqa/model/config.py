@@ -33,7 +33,9 @@ class IPADArchConfig:
     tile_size: int = 224  # native-scale tile edge; also the size of the global view
     tile_overlap: int = 32
     tile_batch: int = 16  # tiles per forward chunk: bounds memory, never mixes images
-    global_weight: float = 0.25  # share of the global view in stitched maps of tiled images
+    # share of the global view in the stitched maps of tiled images: one value, or one per artifact class
+    # (ghosting, flare, moire), since the classes are seen at different scales
+    global_weight: float | tuple[float, float, float] = 0.25
     freeze_backbone: bool = True
     conv_stem: bool = False  # strided-conv patch embedding (from-scratch backbones only; see backbone.ConvStem)
     zero_shot: bool = False  # hand-written prompt ensembles, no trained head
@@ -48,6 +50,14 @@ class IPADArchConfig:
             raise ValueError(f"adapter {self.adapter!r} not in {ADAPTERS}")
         if self.adapter == "linear" and self.anchor_steering:
             raise ValueError("adapter 'linear' has no anchor steering; set anchor_steering: false")
+        weights = self.global_weight if isinstance(self.global_weight, tuple) else (self.global_weight,)
+        if not all(0.0 <= w <= 1.0 for w in weights):
+            raise ValueError(f"global_weight {self.global_weight} outside [0, 1]")
+
+    def global_weights(self) -> tuple[float, float, float]:
+        """``global_weight`` per artifact class."""
+        w = self.global_weight
+        return w if isinstance(w, tuple) else (w, w, w)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IPADArchConfig:

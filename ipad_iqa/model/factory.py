@@ -8,8 +8,10 @@ import os
 import torch
 
 from ipad_iqa.model.backbone import create_clip
+from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.ipad_clip import IPADCLIP
 from ipad_iqa.registry import Variant, get_variant
+from ipad_iqa.utils import typed_fields
 from ipad_iqa.weights import WeightsError, load_into, resolve_weights
 
 HEAD_PREFIXES: tuple[str, ...] = IPADCLIP.head_prefixes
@@ -36,7 +38,8 @@ def create_model(
     init_seed: seed of the random initialisation, so that untrained models are deterministic.
     """
     v = get_variant(variant) if isinstance(variant, str) else variant
-    cfg = dataclasses.replace(v.arch, **(arch or {}))
+    # overrides arrive as YAML or Python values (NAME[key=value], pyiqa's arch=, train configs): typed here
+    cfg = dataclasses.replace(v.arch, **typed_fields(IPADArchConfig, arch or {}, "arch option(s)"))
     if zero_shot is not None:
         cfg = dataclasses.replace(cfg, zero_shot=zero_shot)
     clip_source = None if random_init else (str(clip_weights) if clip_weights is not None else v.clip_pretrained)

@@ -214,5 +214,7 @@ class IPADCLIP(nn.Module):
                 wsum[..., cy: cy + cells, cx: cx + cells] += weight
         tiled = acc / wsum
         glob_up = F.interpolate(glob.probs, size=tiled.shape[-2:], mode="bilinear", align_corners=False)
-        beta = self.cfg.global_weight
+        per_class = self.cfg.global_weights()
+        # the clean state's map is never read (maps and fusion use the artifact states); it takes the mean
+        beta = x.new_tensor((sum(per_class) / len(per_class), *per_class)).view(1, len(STATES), 1, 1)
         return (1 - beta) * tiled + beta * glob_up, glob.cls_logits

@@ -134,3 +134,29 @@ def test_arch_options_from_text_take_their_declared_types():
     assert cfg.object_temperature == 0.01 and cfg.tap_layers == (2, 4) and isinstance(cfg.cls_weight, float)
     with pytest.raises(ValueError, match="'tiling': expected bool, got 'no'"):
         IPADArchConfig.from_dict({"tiling": "no"})
+    # the same conversion for overrides of a variant's arch (pyiqa's arch=, NAME[key=value], train configs)
+    model = create_model("ipad_clip_test", arch={"object_temperature": "1e-2", "global_weight": [0, 0.5, 1]})
+    assert model.cfg.object_temperature == 0.01 and model.cfg.global_weight == (0.0, 0.5, 1.0)
+    with pytest.raises(ValueError, match="'tiling': expected bool, got 'no'"):
+        create_model("ipad_clip_test", arch={"tiling": "no"})
+
+
+def test_global_weight_one_value_or_one_per_class():
+    assert IPADArchConfig.from_dict({"global_weight": "0.3"}).global_weights() == (0.3, 0.3, 0.3)
+    assert IPADArchConfig.from_dict({"global_weight": [0, 0.5, 1]}).global_weights() == (0.0, 0.5, 1.0)
+    for bad, message in (([0.1, 0.2], "global_weight"), (1.5, "outside"), ([0, -0.1, 0], "outside")):
+        with pytest.raises(ValueError, match=message):
+            IPADArchConfig.from_dict({"global_weight": bad})
+
+
+def test_per_class_global_weight_mixes_each_class_on_its_own():
+    """(0, 1, 0.25): the ghosting map is that of weight 0, flare that of 1, moire that of 0.25."""
+    x = torch.rand(1, 3, 100, 150)  # several 64-px tiles
+    outs = {w: create_model("ipad_clip_test", arch={"global_weight": w})(x) for w in (0.0, 1.0, 0.25)}
+    mixed = create_model("ipad_clip_test", arch={"global_weight": [0.0, 1.0, 0.25]})(x)
+    for k, w in enumerate((0.0, 1.0, 0.25)):
+        torch.testing.assert_close(mixed.maps[:, k], outs[w].maps[:, k])
+    assert (outs[0.0].maps - outs[1.0].maps).abs().max() > 1e-3  # the weight matters on this image
+    same = create_model("ipad_clip_test", arch={"global_weight": [0.25, 0.25, 0.25]})(x)
+    torch.testing.assert_close(same.maps, outs[0.25].maps)
+    torch.testing.assert_close(same.class_probs, outs[0.25].class_probs)
