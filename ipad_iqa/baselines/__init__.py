@@ -13,7 +13,6 @@ A name may carry inference-time model options in brackets, ``NAME[key=value,...]
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from ipad_iqa.baselines import (
     winclip,
 )
 from ipad_iqa.baselines.base import Detector, DetectorConfig, output_from_maps, output_from_probs
+from ipad_iqa.utils import split_top_level
 
 DetectorFactory = Callable[[DetectorConfig], Detector]
 
@@ -45,23 +45,27 @@ DETECTORS: dict[str, DetectorFactory] = {
 }
 
 IPAD_PREFIX = "ipad_clip"
-_WITH_OPTIONS = re.compile(r"^(?P<base>[^\[\]]+)\[(?P<options>[^\[\]]*)\]$")
 
 
 def split_method(name: str) -> tuple[str, dict[str, Any]]:
-    """``"ipad_clip[cls_weight=1.0,tiling=false]"`` -> ``("ipad_clip", {"cls_weight": 1.0, "tiling": False})``."""
+    """``"ipad_clip[cls_weight=1.0,global_weight=[0,0.5,0]]"`` -> ``("ipad_clip", {"cls_weight": 1.0,
+    "global_weight": [0, 0.5, 0]})``: values are YAML, lists included."""
     if "[" not in name and "]" not in name:
         return name, {}
-    match = _WITH_OPTIONS.match(name)
-    if not match:
+    base, bracket, rest = name.partition("[")
+    try:
+        items = split_top_level(rest[:-1]) if rest.endswith("]") and base.strip() else None
+    except ValueError:
+        items = None
+    if items is None or "[" in base or "]" in base:
         raise ValueError(f"bad method name {name!r}; expected NAME or NAME[key=value,...]")
     options = {}
-    for item in filter(None, (i.strip() for i in match["options"].split(","))):
+    for item in filter(None, (i.strip() for i in items)):
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"{name!r}: option {item!r} is not key=value")
         options[key.strip()] = yaml.safe_load(raw)
-    return match["base"].strip(), options
+    return base.strip(), options
 
 
 def build_detector(name: str, config: DetectorConfig | None = None) -> Detector:

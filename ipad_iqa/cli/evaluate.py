@@ -11,7 +11,6 @@ Exit codes: 0 done; 2 usage error (unknown method, missing data).
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -51,9 +50,14 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ipad_iqa.eval import harness, report
+    from ipad_iqa.utils import split_top_level
     from ipad_iqa.weights import WeightsError
 
-    methods = tuple(m.strip() for m in re.split(r",(?![^\[]*\])", args.methods) if m.strip())  # not in [...]
+    try:
+        methods = tuple(m.strip() for m in split_top_level(args.methods) if m.strip())  # commas outside [...]
+    except ValueError as err:
+        print(f"--methods: {err}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
     except ValueError:

@@ -19,9 +19,22 @@ def test_split_method() -> None:
     assert split_method("segnet") == ("segnet", {})
     assert split_method("ipad_clip[cls_weight=1.0, tiling=false]") == ("ipad_clip", {"cls_weight": 1.0,
                                                                                     "tiling": False})
-    for bad in ("ipad_clip[cls_weight]", "ipad_clip[a=1", "x]"):
+    assert split_method("ipad_clip[global_weight=[0, 0.75, 0],cls_weight=1]") == (
+        "ipad_clip", {"global_weight": [0, 0.75, 0], "cls_weight": 1})
+    for bad in ("ipad_clip[cls_weight]", "ipad_clip[a=1", "x]", "[a=1]", "ipad_clip[a=[1,2]", "ipad_clip[a=1]]",
+                "ipad_clip[a=1]x"):
         with pytest.raises(ValueError):
             split_method(bad)
+
+
+def test_split_top_level() -> None:
+    from ipad_iqa.utils import split_top_level
+
+    assert split_top_level("a,b[x=1,y=[2,3]],c") == ["a", "b[x=1,y=[2,3]]", "c"]
+    assert split_top_level("a") == ["a"]
+    for bad in ("a[,b", "a],b"):
+        with pytest.raises(ValueError):
+            split_top_level(bad)
 
 
 @pytest.mark.parametrize("name", sorted(TRAINED_METHODS))

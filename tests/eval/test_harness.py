@@ -222,3 +222,14 @@ def test_real_bootstrap_script(real_dir: Path, tmp_path: Path, monkeypatch, caps
     assert cells[1] == "2 / 2" and cells[2] == f"{first:.3f}" and cells[3] == f"{second:.3f}"
     lo, hi = (float(v) for v in cells[4].split("[")[1].rstrip("] |").split(", "))
     assert lo <= first - second <= hi
+
+
+def test_method_options_with_lists(benchmark: Path, tmp_path: Path, capsys) -> None:
+    name = "ipad_clip_test[global_weight=[0, 1, 0.25]]"
+    out = tmp_path / "r"
+    assert main(["evaluate", "--benchmark", str(benchmark), "--methods", f"spectral,{name}", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert set(json.loads((out / "metrics.json").read_text())) == {"spectral", name}
+    assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "spectral,ipad_clip_test[tiling=false",
+                 "--out", str(out), "--no-progress"]) == 2
+    assert "--methods: unclosed '['" in capsys.readouterr().err
