@@ -52,13 +52,13 @@ def split_method(name: str) -> tuple[str, dict[str, Any]]:
     "global_weight": [0, 0.5, 0]})``: values are YAML, lists included."""
     if "[" not in name and "]" not in name:
         return name, {}
-    base, bracket, rest = name.partition("[")
+    base, _, rest = name.partition("[")
     try:
-        items = split_top_level(rest[:-1]) if rest.endswith("]") and base.strip() else None
+        if "]" in base or not base.strip() or not rest.endswith("]"):
+            raise ValueError(name)
+        items = split_top_level(rest[:-1])
     except ValueError:
-        items = None
-    if items is None or "[" in base or "]" in base:
-        raise ValueError(f"bad method name {name!r}; expected NAME or NAME[key=value,...]")
+        raise ValueError(f"bad method name {name!r}; expected NAME or NAME[key=value,...]") from None
     options = {}
     for item in filter(None, (i.strip() for i in items)):
         key, sep, raw = item.partition("=")
