@@ -54,6 +54,14 @@ $(STAGE1):
 	echo "a746ace368f306fb77d87adce9cfbf2c54c9ca0a3faf2be44590602fd2b2e488  $@.tmp" | sha256sum --check --quiet
 	mv $@.tmp $@
 
+# The stage-2 weights (commit b1a5d78), recovered the same way: the start of configs/ipad_clip_s_stage3.yaml.
+STAGE2 := runs/ipad_clip_s_stage2/ipad_clip_s.safetensors
+$(STAGE2):
+	mkdir -p $(dir $@)
+	git show b1a5d78:ipad_iqa/assets/ipad_clip_s.safetensors > $@.tmp
+	echo "c89fa6ee2fc946cdbccfbdc657ed8f4b61648ae236050d888f09f283a7b45a97  $@.tmp" | sha256sum --check --quiet
+	mv $@.tmp $@
+
 ablations: $(STAMP) $(STAGE1)
 	set -e; for c in $(TRAINED); do \
 	  $(VENV)/bin/ipad-iqa train --config configs/$$c.yaml --clean-dir $(CLEAN_DIR) --device $(DEVICE); \
