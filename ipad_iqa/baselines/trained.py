@@ -40,6 +40,7 @@ TRAINED_METHODS: dict[str, TrainedMethod] = {
     # the stages of the embedded default, so that a run can be compared with the shipped ``ipad_clip``
     "ipad_stage1": _entry("ipad", "configs/ipad_clip_s.yaml"),
     "ipad_stage2": _entry("ipad", "configs/ipad_clip_s_stage2.yaml"),
+    "ipad_stage3": _entry("ipad", "configs/ipad_clip_s_stage3.yaml"),
 }
 
 
