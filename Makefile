@@ -45,22 +45,22 @@ TRAINED   := ablations/ipad_ref ablations/ipad_agnostic ablations/ipad_no_adapt 
              baselines/aprilgan baselines/anomalyclip baselines/manip baselines/segnet
 ABL_METHODS := ipad_clip,ipad_ref,ipad_ref[cls_weight=1.0],ipad_ref[tiling=false],ipad_agnostic,ipad_no_adapt,winclip,aprilgan,anomalyclip,manip,segnet
 
-# The first shipped ipad_clip weights (stage 1, commit ba86e87), recovered from git and checked: the start of
-# configs/ipad_clip_s_stage2.yaml and the frozen towers of the ablations.
-STAGE1 := runs/ipad_clip_s_stage1/ipad_clip_s.safetensors
-$(STAGE1):
-	mkdir -p $(dir $@)
-	git show ba86e87:ipad_iqa/assets/ipad_clip_s.safetensors > $@.tmp
-	echo "a746ace368f306fb77d87adce9cfbf2c54c9ca0a3faf2be44590602fd2b2e488  $@.tmp" | sha256sum --check --quiet
-	mv $@.tmp $@
+# $(call recover,COMMIT,SHA256): the ipad_clip weights shipped at COMMIT, recovered from git and checked.
+define recover
+mkdir -p $(dir $@)
+git show $(1):ipad_iqa/assets/ipad_clip_s.safetensors > $@.tmp
+echo "$(2)  $@.tmp" | sha256sum --check --quiet
+mv $@.tmp $@
+endef
 
-# The stage-2 weights (commit b1a5d78), recovered the same way: the start of configs/ipad_clip_s_stage3.yaml.
+# Stage 1, the first shipped weights: the start of configs/ipad_clip_s_stage2.yaml and the frozen towers of
+# the ablations. Stage 2: the start of configs/ipad_clip_s_stage3.yaml.
+STAGE1 := runs/ipad_clip_s_stage1/ipad_clip_s.safetensors
 STAGE2 := runs/ipad_clip_s_stage2/ipad_clip_s.safetensors
+$(STAGE1):
+	$(call recover,ba86e87,a746ace368f306fb77d87adce9cfbf2c54c9ca0a3faf2be44590602fd2b2e488)
 $(STAGE2):
-	mkdir -p $(dir $@)
-	git show b1a5d78:ipad_iqa/assets/ipad_clip_s.safetensors > $@.tmp
-	echo "c89fa6ee2fc946cdbccfbdc657ed8f4b61648ae236050d888f09f283a7b45a97  $@.tmp" | sha256sum --check --quiet
-	mv $@.tmp $@
+	$(call recover,b1a5d78,c89fa6ee2fc946cdbccfbdc657ed8f4b61648ae236050d888f09f283a7b45a97)
 
 ablations: $(STAMP) $(STAGE1)
 	set -e; for c in $(TRAINED); do \
