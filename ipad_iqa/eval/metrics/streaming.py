@@ -178,7 +178,11 @@ class BenchmarkAccumulator:
         return self._bin_names[min(max(i, 0), len(self._bin_names) - 1)]
 
     def _pixels(self, cls: str, group: str) -> PixelAccumulator:
-        return self._pix[cls].setdefault(group, PixelAccumulator(self.config))
+        """The group's accumulator, made on first use only (``setdefault`` would build three histograms of
+        ``n_bins`` per call and throw them away)."""
+        if group not in self._pix[cls]:
+            self._pix[cls][group] = PixelAccumulator(self.config)
+        return self._pix[cls][group]
 
     def update(self, label: int, score: float, class_probs: np.ndarray,
                maps: np.ndarray | None = None, mask: np.ndarray | None = None,
