@@ -50,8 +50,7 @@ class IPADArchConfig:
             raise ValueError(f"adapter {self.adapter!r} not in {ADAPTERS}")
         if self.adapter == "linear" and self.anchor_steering:
             raise ValueError("adapter 'linear' has no anchor steering; set anchor_steering: false")
-        weights = self.global_weight if isinstance(self.global_weight, tuple) else (self.global_weight,)
-        if not all(0.0 <= w <= 1.0 for w in weights):
+        if not all(0.0 <= w <= 1.0 for w in self.global_weights()):
             raise ValueError(f"global_weight {self.global_weight} outside [0, 1]")
 
     def global_weights(self) -> tuple[float, float, float]:
