@@ -41,6 +41,7 @@ TRAINED_METHODS: dict[str, TrainedMethod] = {
     "ipad_stage1": _entry("ipad", "configs/ipad_clip_s.yaml"),
     "ipad_stage2": _entry("ipad", "configs/ipad_clip_s_stage2.yaml"),
     "ipad_stage3": _entry("ipad", "configs/ipad_clip_s_stage3.yaml"),
+    "ipad_stage4": _entry("ipad", "configs/ipad_clip_s_stage4.yaml"),
 }
 
 
