@@ -15,6 +15,7 @@ from torch.utils.data import Dataset
 
 from ipad_iqa.data.pipeline import DEFAULT_FINISH, FinishConfig, load_image, render_sample
 from ipad_iqa.data.synth import ARTIFACTS
+from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS, check_mode_probs
 
 LABELS: tuple[str, ...] = ("clean", *ARTIFACTS)  # label index = position: 0 clean, 1 ghosting, 2 flare, 3 moire
 
@@ -32,6 +33,7 @@ class SynthDatasetConfig:
     crop_size: int = 224
     class_probs: tuple[float, float, float, float] = (0.25, 0.25, 0.25, 0.25)  # clean, ghosting, flare, moire
     severity_range: tuple[float, float] = (0.0, 1.0)
+    ghosting_modes: tuple[float, float, float, float] = DEFAULT_MODE_PROBS  # motion, fusion, optical, reflection
     mask_crop_bias: float = 0.75  # probability that an artifact sample's crop is centred on a mask pixel
     min_mask_pixels: int = 64
     length: int = 10_000
@@ -67,6 +69,7 @@ class IPADSynthDataset(Dataset):
             raise ValueError("IPADSynthDataset needs at least one clean image path")
         if config.crop_size > config.canvas_sizes[0]:
             raise ValueError("crop_size must not exceed the smallest canvas size")
+        check_mode_probs(config.ghosting_modes)
         self.paths = [Path(p) for p in paths]
         self.config = config
         self._cache: OrderedDict[Path, np.ndarray] = OrderedDict()
@@ -94,7 +97,8 @@ class IPADSynthDataset(Dataset):
         size = int(rng.integers(cfg.canvas_sizes[0], cfg.canvas_sizes[1] + 1))
         label = int(rng.choice(len(LABELS), p=np.asarray(cfg.class_probs) / sum(cfg.class_probs)))
         sample = render_sample(self._load(path), LABELS[label], (cfg.seed, index, 1), size, cfg.severity_range,
-                               cfg.finish, min_mask_pixels=cfg.min_mask_pixels)
+                               cfg.finish, min_mask_pixels=cfg.min_mask_pixels,
+                               synth_options={"ghosting": {"mode_probs": cfg.ghosting_modes}})
         y, x = self._crop_origin(sample.mask, rng)
         c = cfg.crop_size
         image, mask = sample.image[y:y + c, x:x + c], sample.mask[y:y + c, x:x + c]

@@ -8,8 +8,10 @@ artifact positives share size, resampling, noise level and compression statistic
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -86,14 +88,17 @@ def finish(image: np.ndarray, rng: np.random.Generator, cfg: FinishConfig = DEFA
 
 def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,
                   severity_range: tuple[float, float] = (0.0, 1.0), cfg: FinishConfig = DEFAULT_FINISH,
-                  min_mask_pixels: int = 32, attempts: int = 4) -> Sample:
+                  min_mask_pixels: int = 32, attempts: int = 4,
+                  synth_options: Mapping[str, Mapping[str, Any]] | None = None) -> Sample:
     """Canvas -> (synthesis) -> finishing for one sample, deterministic in ``seed``.
 
     Canvas, synthesis and finishing draw from independent child streams of ``seed`` so the canvas and the
     finishing of a clean sample follow exactly the distribution of an artifact sample. A synthesis whose mask
     has fewer than ``min_mask_pixels`` pixels (e.g. ghosting over a flat sky) is redrawn up to ``attempts``
-    times; the number of draws used is recorded in ``params["attempts"]``.
+    times; the number of draws used is recorded in ``params["attempts"]``. ``synth_options[label]`` holds
+    keyword options of that artifact's ``PARAMS[label].sample`` (e.g. ``{"ghosting": {"mode_probs": ...}}``).
     """
+    options = dict((synth_options or {}).get(label, {}))
     canvas_ss, synth_ss, finish_ss = np.random.SeedSequence(list(seed)).spawn(3)
     canvas = prepare_canvas(source, size, np.random.default_rng(canvas_ss), cfg)
     mask = np.zeros(canvas.shape[:2], bool)
@@ -101,7 +106,7 @@ def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: i
     if label != "clean":
         for attempt, ss in enumerate(synth_ss.spawn(attempts), start=1):
             rng = np.random.default_rng(ss)
-            prm = PARAMS[label].sample(rng, float(rng.uniform(*severity_range)))
+            prm = PARAMS[label].sample(rng, float(rng.uniform(*severity_range)), **options)
             res = SYNTHESIZERS[label](canvas, rng, prm)
             if res.mask.sum() >= min_mask_pixels or attempt == attempts:
                 break

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS
 from ipad_iqa.utils import typed_fields
 
 
@@ -29,6 +30,8 @@ class DataConfig:
     crop_size: int = 224
     class_probs: tuple[float, float, float, float] = (0.25, 0.25, 0.25, 0.25)
     severity_range: tuple[float, float] = (0.0, 1.0)
+    # probabilities of the ghosting modes (motion, fusion, optical, reflection); the default is IPAD-Synth v1's
+    ghosting_modes: tuple[float, float, float, float] = DEFAULT_MODE_PROBS
     num_workers: int = 2
     val_samples: int = 128  # fixed synthetic validation set over val-split scenes
 

@@ -89,3 +89,22 @@ def test_dataset_in_dataloader_workers(pool):
     loader = lambda w: torch.utils.data.DataLoader(ds, batch_size=2, num_workers=w)  # noqa: E731
     for x, y in zip(loader(0), loader(2), strict=True):
         assert torch.equal(x["image"], y["image"]) and torch.equal(x["label"], y["label"])
+
+
+def test_dataset_ghosting_modes_reach_the_synthesizer(pool):
+    """ghosting_modes changes the ghosting samples; a bad mix is refused when the dataset is built."""
+    paths = list_clean_pool(pool)
+    v1 = IPADSynthDataset(paths, _config(class_probs=(0, 1, 0, 0), length=4))
+    refl = IPADSynthDataset(paths, _config(class_probs=(0, 1, 0, 0), length=4, ghosting_modes=(0, 0, 0, 1)))
+    assert any(not torch.equal(v1[i]["image"], refl[i]["image"]) for i in range(4))
+    with pytest.raises(ValueError, match="ghosting mode probabilities"):
+        IPADSynthDataset(paths, _config(ghosting_modes=(1, 1, 1)))
+
+
+def test_render_sample_passes_synth_options(photos):
+    seed = (3, 1, 4)
+    refl = render_sample(photos["astronaut"], "ghosting", seed, 128,
+                         synth_options={"ghosting": {"mode_probs": (0, 0, 0, 1)}})
+    assert refl.params["mode"] == "reflection"
+    flare = render_sample(photos["astronaut"], "flare", seed, 128, synth_options={"ghosting": {"mode_probs": (0, 0, 0, 1)}})
+    np.testing.assert_array_equal(flare.image, render_sample(photos["astronaut"], "flare", seed, 128).image)

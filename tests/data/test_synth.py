@@ -101,3 +101,40 @@ def test_severity_orders_strength(name, photos):
 def test_params_sample_rejects_bad_severity():
     with pytest.raises(ValueError):
         PARAMS["flare"].sample(np.random.default_rng(0), 1.5)
+
+
+REFLECTION_ONLY = (0.0, 0.0, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ghosting_reflection_mode_obeys_the_contract(seed, photos):
+    """The opt-in reflection mode: deterministic, in range, and its mask holds the change like every mode."""
+    img = list(photos.values())[seed]
+
+    def run() -> object:
+        rng = np.random.default_rng(300 + seed)
+        prm = PARAMS["ghosting"].sample(rng, [0.2, 0.5, 0.9][seed], mode_probs=REFLECTION_ONLY)
+        return SYNTHESIZERS["ghosting"](img, rng, prm)
+
+    res, again = run(), run()
+    np.testing.assert_array_equal(res.image, again.image)
+    assert res.params["mode"] == "reflection" and 0.4 <= res.params["echo"] <= 0.9
+    assert 0.0 <= res.image.min() and res.image.max() <= 1.0
+    change = np.abs(res.image - img).mean(axis=2)
+    assert res.mask.any() and (change * res.mask).sum() >= 0.8 * change.sum()
+    assert json.loads(json.dumps(res.params)) == res.params
+
+
+def test_ghosting_default_modes_are_the_v1_mix():
+    """Without mode_probs reflection is never drawn (IPAD-Synth v1 is written that way); the others all are."""
+    modes = {PARAMS["ghosting"].sample(np.random.default_rng(s)).mode for s in range(200)}
+    assert modes == {"motion", "fusion", "optical"}
+    only = {PARAMS["ghosting"].sample(np.random.default_rng(s), mode_probs=REFLECTION_ONLY).mode for s in range(20)}
+    assert only == {"reflection"}
+
+
+@pytest.mark.parametrize("probs", [(1.0, 0.0, 0.0), (0.5, -0.1, 0.3, 0.3), (0.0, 0.0, 0.0, 0.0),
+                                   (float("nan"), 0.2, 0.2, 0.2)])
+def test_ghosting_bad_mode_probs_are_named(probs):
+    with pytest.raises(ValueError, match="ghosting mode probabilities"):
+        PARAMS["ghosting"].sample(np.random.default_rng(0), mode_probs=probs)

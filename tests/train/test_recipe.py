@@ -116,6 +116,15 @@ def test_overrides_reach_the_config_as_the_declared_types():
     assert cfg.max_minutes == 2.0 and isinstance(cfg.max_minutes, float)
 
 
+def test_ghosting_modes_reach_the_training_datasets(clean_pool, tmp_path):
+    from ipad_iqa.train.loop import _datasets
+
+    cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path, "data.ghosting_modes=[0, 0, 0, 1]"))
+    assert all(ds.config.ghosting_modes == (0.0, 0.0, 0.0, 1.0) for ds in _datasets(cfg))
+    with pytest.raises(ValueError, match="ghosting mode probabilities"):
+        _datasets(load_config(CONFIG, _overrides(clean_pool, tmp_path, "data.ghosting_modes=[0, 0, 0, 0]")))
+
+
 @pytest.mark.parametrize(("override", "message"), [
     ("optim.lr=fast", "'lr': expected float, got 'fast'"),
     ("optim.steps=1.5", "'steps': expected int, got 1.5"),

@@ -1,6 +1,6 @@
-"""Local ghosting: misaligned multi-frame fusion and optical ghost copies, in linear light.
+"""Local ghosting: misaligned multi-frame fusion, optical ghost copies and glass reflections, in linear light.
 
-Three physical causes, one per ``mode``:
+Four physical causes, one per ``mode``:
 
 * ``motion``: an object moves between the frames of a burst/HDR fusion. Inside the moving region ``S`` the
   result mixes the reference frame with the displaced one, ``I_g = w I + (1 - w) T_d(I)`` over
@@ -9,9 +9,15 @@ Three physical causes, one per ``mode``:
   small global shake ``d`` shows as double edges confined to those tonal regions of one part of the frame.
 * ``optical``: a bright object is reflected between lens/filter surfaces and reappears as a faint, defocused,
   displaced copy, ``I + g G_sigma * T_d(I B)``, with ``B`` a soft mask of the bright object.
+* ``reflection``: a second scene reflected by a pane of glass in front of the camera. Its two surfaces give a
+  double image, ``R_2 = (R + e T_d(R)) / (1 + e)``, seen defocused over a soft region ``a`` of the pane:
+  ``I_g = (1 - g a / 4) I + g a G_sigma * R_2`` (the pane also dims what is behind it). ``R`` is the same
+  photo turned by 180 degrees and rolled by a random offset: another scene with the photo's own statistics.
 
-Regions are centred where the image has texture (or, for ``optical``, light), so the change is visible.
-**Mask rule**: union of the displaced regions (``S u T_d S`` or the displaced bright object, dilated by 2 px)
+Regions are centred where the image has texture (or, for ``optical``, light; for ``reflection``, shadow, where
+a reflection shows), so the change is visible.
+**Mask rule**: union of the displaced regions (``S u T_d S``, the displaced bright object or the reflecting
+region ``a``, dilated by 2 px)
 intersected with ``common.change_mask(mean |sRGB(out) - sRGB(in)|)``: only pixels where the copy actually differs
 from what was there are annotated.
 """
@@ -40,7 +46,26 @@ from ipad_iqa.data.synth.common import (
     texture_weights,
 )
 
-MODES = ("motion", "fusion", "optical")
+MODES = ("motion", "fusion", "optical", "reflection")
+# Probability of each of MODES. Reflection is off by default: IPAD-Synth v1 was written without it and must stay
+# byte-identical; training configs switch it on with ``data.ghosting_modes``.
+DEFAULT_MODE_PROBS: tuple[float, float, float, float] = (0.5, 0.25, 0.25, 0.0)
+
+
+def check_mode_probs(mode_probs: tuple[float, ...]) -> np.ndarray:
+    """``mode_probs`` as an array, or a ValueError naming what is wrong (checked before workers start)."""
+    p = np.asarray(mode_probs, dtype=np.float64)
+    if p.shape != (len(MODES),) or not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
+        raise ValueError(f"ghosting mode probabilities must be {len(MODES)} non-negative numbers for {MODES} "
+                         f"with a positive sum, got {mode_probs!r}")
+    return p
+
+
+def _pick_mode(rng: np.random.Generator, mode_probs: tuple[float, ...]) -> str:
+    """Draw a mode; modes of probability 0 are left out of the draw, so adding one keeps old streams."""
+    p = check_mode_probs(mode_probs)
+    used = p > 0
+    return str(rng.choice(np.asarray(MODES)[used], p=p[used] / p[used].sum()))
 
 
 @dataclass(frozen=True)
@@ -51,28 +76,35 @@ class GhostingParams:
     mode: str  # one of MODES
     shift_px: float
     angle: float  # radians, direction of the displacement
-    opacity: float  # 1 - w for motion/fusion; reflection gain g for optical
+    opacity: float  # 1 - w for motion/fusion; reflection gain g for optical and reflection
     region_radius: float
     region_aspect: float
     region_rotation: float
     irregularity: float  # boundary wobble of the moving region
-    blur_sigma: float  # defocus of optical ghosts (px)
+    blur_sigma: float  # defocus of optical ghosts and reflections (px)
     shadows: bool  # fusion: shaken frame used in shadows instead of highlights
 
     @classmethod
-    def sample(cls, rng: np.random.Generator, severity: float | None = None) -> GhostingParams:
-        """Draw parameters; severity sets opacity and displacement, the rest is free variety."""
+    def sample(cls, rng: np.random.Generator, severity: float | None = None,
+               mode_probs: tuple[float, ...] = DEFAULT_MODE_PROBS) -> GhostingParams:
+        """Draw parameters; severity sets opacity and displacement, the rest is free variety.
+
+        Every mode makes the same draws in the same order, so the streams of the v1 modes do not depend on
+        whether ``reflection`` can be drawn.
+        """
         s = sample_severity(rng, severity)
-        mode = str(rng.choice(MODES, p=[0.5, 0.25, 0.25]))
-        shift = {"motion": lerp(2.0, 20.0, s), "fusion": lerp(1.5, 7.0, s), "optical": lerp(6.0, 40.0, s)}[mode]
-        opacity = lerp(0.25, 0.8, s) if mode == "optical" else lerp(0.12, 0.5, s)
+        mode = _pick_mode(rng, mode_probs)
+        shift = {"motion": lerp(2.0, 20.0, s), "fusion": lerp(1.5, 7.0, s), "optical": lerp(6.0, 40.0, s),
+                 "reflection": lerp(2.0, 12.0, s)}[mode]
+        opacity = {"optical": lerp(0.25, 0.8, s), "reflection": lerp(0.2, 0.7, s)}.get(mode, lerp(0.12, 0.5, s))
         return cls(
             severity=s,
             mode=mode,
             shift_px=shift * loguniform(rng, 0.8, 1.25),
             angle=float(rng.uniform(0, 2 * np.pi)),
             opacity=opacity * loguniform(rng, 0.85, 1.15),
-            region_radius=loguniform(rng, 0.08, 0.3),
+            # a reflecting pane covers more of the frame than a moving object
+            region_radius=loguniform(rng, 0.08, 0.3) * (1.5 if mode == "reflection" else 1.0),
             region_aspect=loguniform(rng, 0.5, 2.0),
             region_rotation=float(rng.uniform(0, np.pi)),
             irregularity=float(rng.uniform(0.0, 0.4)),
@@ -123,12 +155,25 @@ def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingPara
         + prm.shift_px + 3 * prm.blur_sigma + 8
     if prm.mode == "optical":
         centre = pick_weighted(rng, ndimage.uniform_filter(lum, 7) ** 4, margin)
+    elif prm.mode == "reflection":
+        centre = pick_weighted(rng, (1.0 - ndimage.uniform_filter(lum, 15)) ** 2, margin)
     else:
         centre = pick_weighted(rng, texture_weights(lin), margin)
     box = _box(shape, centre, reach)
     blin, blum = lin[box], lum[box]
     region = _blob(blin.shape[:2], (centre[0] - box[0].start, centre[1] - box[1].start), radius, prm, rng)
-    if prm.mode == "optical":
+    extra: dict[str, float] = {}
+    if prm.mode == "reflection":
+        roll = (int(rng.integers(shape[0])), int(rng.integers(shape[1])))
+        echo = float(rng.uniform(0.4, 0.9))  # second-surface reflection relative to the first
+        scene = np.roll(lin[::-1, ::-1], roll, axis=(0, 1))[box]
+        scene = ndimage.gaussian_filter((scene + echo * _shift(scene, d)) / (1 + echo),
+                                        (prm.blur_sigma, prm.blur_sigma, 0))
+        alpha = (prm.opacity * region)[..., None]
+        new = (1 - alpha / 4) * blin + alpha * scene
+        support = region > 0.01
+        extra = {"echo": echo, "scene_roll": [roll[0] / shape[0], roll[1] / shape[1]]}
+    elif prm.mode == "optical":
         bright = np.clip((blum - np.quantile(blum, 0.8)) / 0.1, 0.0, 1.0) * region
         ghost = _shift(ndimage.gaussian_filter(blin * bright[..., None], (prm.blur_sigma, prm.blur_sigma, 0)), d)
         new = blin + prm.opacity * ghost
@@ -146,5 +191,5 @@ def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingPara
     region_mask[box] = ndimage.binary_dilation(support, iterations=2)
     mask = change_mask(mean_abs_change(out, src), region=region_mask)
     h, w = shape
-    info = asdict(prm) | {"kind": "ghosting", "centre": [centre[0] / h, centre[1] / w]}
+    info = asdict(prm) | {"kind": "ghosting", "centre": [centre[0] / h, centre[1] / w]} | extra
     return SynthResult(image=out, mask=mask, severity=prm.severity, params=jsonable(info))
