@@ -98,7 +98,7 @@ def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: i
     times; the number of draws used is recorded in ``params["attempts"]``. ``synth_options[label]`` holds
     keyword options of that artifact's ``PARAMS[label].sample`` (e.g. ``{"ghosting": {"mode_probs": ...}}``).
     """
-    options = dict((synth_options or {}).get(label, {}))
+    options = (synth_options or {}).get(label, {})
     canvas_ss, synth_ss, finish_ss = np.random.SeedSequence(list(seed)).spawn(3)
     canvas = prepare_canvas(source, size, np.random.default_rng(canvas_ss), cfg)
     mask = np.zeros(canvas.shape[:2], bool)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ipad_iqa.data.synth import ARTIFACTS, PARAMS, SYNTHESIZERS
-from ipad_iqa.data.synth.common import as_rgb, change_mask
+from ipad_iqa.data.synth.common import SynthResult, as_rgb, change_mask
 
 
 def _run(name: str, image: np.ndarray, seed: int, severity: float | None = None):
@@ -111,7 +111,7 @@ def test_ghosting_reflection_mode_obeys_the_contract(seed, photos):
     """The opt-in reflection mode: deterministic, in range, and its mask holds the change like every mode."""
     img = list(photos.values())[seed]
 
-    def run() -> object:
+    def run() -> SynthResult:
         rng = np.random.default_rng(300 + seed)
         prm = PARAMS["ghosting"].sample(rng, [0.2, 0.5, 0.9][seed], mode_probs=REFLECTION_ONLY)
         return SYNTHESIZERS["ghosting"](img, rng, prm)

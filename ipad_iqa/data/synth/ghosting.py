@@ -162,7 +162,7 @@ def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingPara
     box = _box(shape, centre, reach)
     blin, blum = lin[box], lum[box]
     region = _blob(blin.shape[:2], (centre[0] - box[0].start, centre[1] - box[1].start), radius, prm, rng)
-    extra: dict[str, float] = {}
+    extra: dict[str, float | list[float]] = {}
     if prm.mode == "reflection":
         roll = (int(rng.integers(shape[0])), int(rng.integers(shape[1])))
         echo = float(rng.uniform(0.4, 0.9))  # second-surface reflection relative to the first
