@@ -55,16 +55,20 @@ endef
 
 # Stage 1, the first shipped weights: the start of configs/ipad_clip_s_stage2.yaml and the frozen towers of
 # the ablations. Stage 2: the start of configs/ipad_clip_s_stage3.yaml. Stage 3: the start of
-# configs/ipad_clip_s_stage4.yaml.
+# configs/ipad_clip_s_stage4.yaml and configs/ipad_clip_s_stage5.yaml. Stage 5: the start of
+# configs/ipad_clip_s_stage6.yaml.
 STAGE1 := runs/ipad_clip_s_stage1/ipad_clip_s.safetensors
 STAGE2 := runs/ipad_clip_s_stage2/ipad_clip_s.safetensors
 STAGE3 := runs/ipad_clip_s_stage3/ipad_clip_s.safetensors
+STAGE5 := runs/ipad_clip_s_stage5/ipad_clip_s.safetensors
 $(STAGE1):
 	$(call recover,ba86e87,a746ace368f306fb77d87adce9cfbf2c54c9ca0a3faf2be44590602fd2b2e488)
 $(STAGE2):
 	$(call recover,b1a5d78,c89fa6ee2fc946cdbccfbdc657ed8f4b61648ae236050d888f09f283a7b45a97)
 $(STAGE3):
 	$(call recover,741a5a2,133620e3cb2fd7962af97424218ac24ca80c6e62ab37d05c0be329d23f89a6ca)
+$(STAGE5):
+	$(call recover,b3dc57f,daddcc34259ffc3dc47acfb0b532452a330d8dfdfdc19c65334349fcae1b4d6f)
 
 ablations: $(STAMP) $(STAGE1)
 	set -e; for c in $(TRAINED); do \

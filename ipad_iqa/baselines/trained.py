@@ -43,6 +43,7 @@ TRAINED_METHODS: dict[str, TrainedMethod] = {
     "ipad_stage3": _entry("ipad", "configs/ipad_clip_s_stage3.yaml"),
     "ipad_stage4": _entry("ipad", "configs/ipad_clip_s_stage4.yaml"),
     "ipad_stage5": _entry("ipad", "configs/ipad_clip_s_stage5.yaml"),
+    "ipad_stage6": _entry("ipad", "configs/ipad_clip_s_stage6.yaml"),
 }
 
 
