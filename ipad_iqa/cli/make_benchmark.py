@@ -22,7 +22,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=512, help="square canvas side in px (>= 64)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (output does not depend on it)")
+    parser.add_argument("--ghosting-modes", type=_floats, default=None, metavar="M,F,O,R",
+                        help="probabilities of the ghosting modes motion, fusion, optical, reflection "
+                             "(default: the synthesizer's mix, which never reflects, as in IPAD-Synth v1)")
+    parser.add_argument("--splits", type=_names, default=None, metavar="SPLIT[,SPLIT]",
+                        help="write only these scene splits (train, val, test), with the indices and bytes "
+                             "they have in the full benchmark (default: all)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         summary = write_benchmark(args.out, args.clean_dir, args.n_per_class, args.n_clean, args.seed, args.size,
-                                  workers=args.workers, progress=not args.quiet)
+                                  workers=args.workers, progress=not args.quiet,
+                                  ghosting_modes=args.ghosting_modes, splits=args.splits)
     except (BenchmarkExistsError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -42,9 +42,10 @@ from ipad_iqa.data.sources import (
     skimage_loader,
     source_name,
 )
-from ipad_iqa.data.splits import split_of
+from ipad_iqa.data.splits import SPLITS, split_of
 from ipad_iqa.data.synth import ARTIFACTS
 from ipad_iqa.data.synth.common import as_rgb
+from ipad_iqa.data.synth.ghosting import check_mode_probs
 
 FORMAT_VERSION = 2  # 2: references/ and the manifest's reference column
 MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params", "reference")
@@ -65,9 +66,31 @@ class BenchmarkSpec:
     sources: tuple[str, ...]  # readable source names, in order
     source_root: str  # clean directory, or "skimage"
     format_version: int = FORMAT_VERSION
+    # Options off by default, and then left out of benchmark.json so that folders written before they existed
+    # still verify. ghosting_modes: the mix of ghosting modes (None: the synthesizer's default, as in v1).
+    # splits: write only the samples of these scene splits, at the indices (and bytes) of the full benchmark.
+    ghosting_modes: tuple[float, ...] | None = None
+    splits: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        check_options(self.ghosting_modes, self.splits)
 
     def to_json(self) -> dict:
-        return asdict(self) | {"sources": list(self.sources)}
+        data = asdict(self) | {"sources": list(self.sources)}
+        for key in ("ghosting_modes", "splits"):
+            if data[key] is None:
+                del data[key]
+            else:
+                data[key] = list(data[key])
+        return data
+
+
+def check_options(ghosting_modes: tuple[float, ...] | None, splits: tuple[str, ...] | None) -> None:
+    """ValueError naming a bad option of :class:`BenchmarkSpec` (checked before any photo is decoded)."""
+    if ghosting_modes is not None:
+        check_mode_probs(ghosting_modes)
+    if splits is not None and (not splits or not set(splits) <= set(SPLITS)):
+        raise ValueError(f"splits must be a non-empty subset of {SPLITS}, got {splits!r}")
 
 
 def discover_sources(clean_dir: str | Path | None) -> tuple[dict[str, Callable[[], np.ndarray]], str]:
@@ -130,11 +153,16 @@ def sample_seed(seed: int, index: int) -> tuple[int, int, int]:
     return seed, 2, index
 
 
-def _render(job: tuple[int, str, str, int, int]) -> tuple[dict, list[tuple[str, bytes]]]:
+Job = tuple[int, str, str, int, int, tuple[float, ...] | None]  # index, label, source, seed, size, ghosting modes
+
+
+def _render(job: Job) -> tuple[dict, list[tuple[str, bytes]]]:
     """Render sample ``index``: its manifest row and its files as (path relative to OUT, PNG bytes)."""
-    index, label, source, seed, size = job
+    index, label, source, seed, size, ghosting_modes = job
     image = _cached_source(source)
-    sample = render_sample(image, label, sample_seed(seed, index), size, min_mask_pixels=max(32, size * size // 2000))
+    options = None if ghosting_modes is None else {"ghosting": {"mode_probs": ghosting_modes}}
+    sample = render_sample(image, label, sample_seed(seed, index), size, min_mask_pixels=max(32, size * size // 2000),
+                           synth_options=options)
     split = split_of(source)
     stem = f"{split}/{label}/{index:05d}.png"
     row = {
@@ -155,10 +183,11 @@ def _render(job: tuple[int, str, str, int, int]) -> tuple[dict, list[tuple[str, 
     return row, files
 
 
-def _jobs(spec: BenchmarkSpec) -> list[tuple[int, str, str, int, int]]:
+def _jobs(spec: BenchmarkSpec) -> list[Job]:
     labels = task_labels(spec)
     sources = task_sources(spec, len(labels))
-    return [(i, labels[i], sources[i], spec.seed, spec.size) for i in range(len(labels))]
+    return [(i, labels[i], sources[i], spec.seed, spec.size, spec.ghosting_modes) for i in range(len(labels))
+            if spec.splits is None or split_of(sources[i]) in spec.splits]
 
 
 def _run_jobs(jobs: Sequence[tuple], loaders: dict, workers: int) -> Iterator[tuple[dict, list[tuple[str, bytes]]]]:
@@ -192,21 +221,25 @@ def _verify(out: Path) -> list[str]:
 
 
 def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: int, n_clean: int, seed: int,
-                    size: int, workers: int = 1, progress: bool = True) -> str:
+                    size: int, workers: int = 1, progress: bool = True,
+                    ghosting_modes: tuple[float, ...] | None = None, splits: tuple[str, ...] | None = None) -> str:
     """Write (or verify, or finish) the benchmark in ``out``; returns a one-line summary.
 
     Refuses with :class:`BenchmarkExistsError` when ``out`` is non-empty and is not this same benchmark.
+    ``ghosting_modes`` and ``splits`` are the options of :class:`BenchmarkSpec`.
     """
     from tqdm import tqdm
 
     out = Path(out)
+    check_options(ghosting_modes, splits)
     loaders, root = discover_sources(clean_dir)
     names, skipped = check_sources(loaders)
     for name, reason in skipped:
         print(f"warning: skipping unreadable source {name}: {reason}", file=sys.stderr)
     if not names:
         raise ValueError("no readable source images")
-    spec = BenchmarkSpec(n_per_class, n_clean, seed, size, tuple(names), root)
+    spec = BenchmarkSpec(n_per_class, n_clean, seed, size, tuple(names), root, ghosting_modes=ghosting_modes,
+                         splits=splits)
     spec_file = out / "benchmark.json"
     if out.exists() and any(out.iterdir()):
         if not spec_file.is_file():
@@ -215,7 +248,7 @@ def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: 
             raise BenchmarkExistsError(f"{out} holds a different benchmark (see {spec_file}); refusing to overwrite."
                                        " Use another --out or delete the folder yourself.")
         if not _verify(out):
-            return f"{out}: benchmark already complete and verified ({len(task_labels(spec))} samples); nothing to do"
+            return f"{out}: benchmark already complete and verified ({len(_jobs(spec))} samples); nothing to do"
     out.mkdir(parents=True, exist_ok=True)
     spec_file.write_text(json.dumps(spec.to_json(), indent=1) + "\n")
     with (out / "skipped_sources.csv").open("w", newline="") as f:

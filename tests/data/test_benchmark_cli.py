@@ -150,3 +150,72 @@ def test_full_reference_baselines_use_the_references(bench, tmp_path):
     for method in ("psnr", "ssim"):
         assert (run[method]["n_images"], run[method]["n_skipped"]) == (8, 0)
         assert metrics[method]["any"]["image_auroc"] == 1.0  # a clean image is identical to its reference
+
+
+def test_options_off_leave_the_spec_file_as_before(bench):
+    """Folders written before ``ghosting_modes`` and ``splits`` existed must still verify: unset, they are not
+    written into benchmark.json."""
+    spec = json.loads((bench / "benchmark.json").read_text())
+    assert "ghosting_modes" not in spec and "splits" not in spec
+
+
+def test_ghosting_modes_change_only_the_ghosting_rows(bench, tmp_path, capsys):
+    out = tmp_path / "refl"
+    assert _cli(make_benchmark, ["--out", str(out), *ARGS, "--ghosting-modes", "0,0,0,1"]) == 0
+    assert json.loads((out / "benchmark.json").read_text())["ghosting_modes"] == [0.0, 0.0, 0.0, 1.0]
+    base, refl = _manifest(bench), _manifest(out)
+    assert [r["label"] for r in base] == [r["label"] for r in refl]
+    base_tree, refl_tree = _tree(bench), _tree(out)
+    for a, b in zip(base, refl, strict=True):
+        files = [a[k] for k in ("image", "mask", "reference") if a[k]]
+        if a["label"] == "ghosting":
+            assert json.loads(b["params"])["mode"] == "reflection"
+            assert b["reference"] and refl_tree[b["reference"]] == base_tree[a["reference"]]  # same clean twin
+        else:
+            assert a == b and all(refl_tree[f] == base_tree[f] for f in files)
+    before = _tree(out)
+    assert _cli(make_benchmark, ["--out", str(out), *ARGS]) == 2  # the default mix is another benchmark
+    assert "different benchmark" in capsys.readouterr().err
+    assert _tree(out) == before
+
+
+def test_splits_write_the_same_samples_as_the_full_benchmark(tmp_path, photos):
+    from ipad_iqa.data.splits import split_of
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    names = [f"p{i}.png" for i in range(40)]
+    test_names = [n for n in names if split_of(n) == "test"][:2]
+    other_names = [n for n in names if split_of(n) != "test"][:2]
+    assert test_names and other_names  # the hash split puts some of 40 names in each
+    for n in test_names + other_names:
+        Image.fromarray((photos["astronaut"] * 255).astype(np.uint8)).save(pool / n)
+    common = ["--clean-dir", str(pool), "--n-per-class", "2", "--n-clean", "2", "--size", "96", "--quiet"]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert _cli(make_benchmark, ["--out", str(full), *common]) == 0
+    assert _cli(make_benchmark, ["--out", str(part), *common, "--splits", "test"]) == 0
+    want = [r for r in _manifest(full) if r["split"] == "test"]
+    assert want and _manifest(part) == want
+    full_tree, part_tree = _tree(full), _tree(part)
+    assert all(part_tree[f] == full_tree[f] for r in want for f in (r["image"], r["mask"], r["reference"]) if f)
+    assert json.loads((part / "benchmark.json").read_text())["splits"] == ["test"]
+    assert _cli(make_benchmark, ["--out", str(part), *common, "--splits", "test"]) == 0  # rerun verifies
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--ghosting-modes", "1,2", "ghosting mode probabilities"),
+    ("--ghosting-modes", "0,0,0,0", "positive sum"),
+    ("--splits", "tset", "splits must be"),
+])
+def test_bad_options_fail_before_writing(tmp_path, capsys, option, value, message):
+    out = tmp_path / "bad"
+    assert _cli(make_benchmark, ["--out", str(out), *ARGS, option, value]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_ghosting_modes_must_be_numbers():
+    parser = argparse.ArgumentParser()
+    make_benchmark.add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--out", "x", "--ghosting-modes", "a,b"])
