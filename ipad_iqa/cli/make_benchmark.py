@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--splits", type=_names, default=None, metavar="SPLIT[,SPLIT]",
                         help="write only these scene splits (train, val, test), with the indices and bytes "
                              "they have in the full benchmark (default: all)")
+    parser.add_argument("--reflection-scene", default="self", metavar="{self,other}",
+                        help="what a reflection (the R of --ghosting-modes) shows: the source photo turned and "
+                             "rolled (self, as IPAD-Synth v1), or another photo of the same scene split (other)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -51,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = write_benchmark(args.out, args.clean_dir, args.n_per_class, args.n_clean, args.seed, args.size,
                                   workers=args.workers, progress=not args.quiet,
-                                  ghosting_modes=args.ghosting_modes, splits=args.splits)
+                                  ghosting_modes=args.ghosting_modes, splits=args.splits,
+                                  reflection_scene=args.reflection_scene)
     except (BenchmarkExistsError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -45,7 +45,7 @@ from ipad_iqa.data.sources import (
 from ipad_iqa.data.splits import SPLITS, split_of
 from ipad_iqa.data.synth import ARTIFACTS
 from ipad_iqa.data.synth.common import as_rgb
-from ipad_iqa.data.synth.ghosting import check_mode_probs
+from ipad_iqa.data.synth.ghosting import check_mode_probs, check_reflection_scene
 
 FORMAT_VERSION = 2  # 2: references/ and the manifest's reference column
 MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params", "reference")
@@ -69,11 +69,13 @@ class BenchmarkSpec:
     # Options off by default, and then left out of benchmark.json so that folders written before they existed
     # still verify. ghosting_modes: the mix of ghosting modes (None: the synthesizer's default, as in v1).
     # splits: write only the samples of these scene splits, at the indices (and bytes) of the full benchmark.
+    # reflection_scene: "other" makes a reflection show a second source photo of the same split (task_scenes).
     ghosting_modes: tuple[float, ...] | None = None
     splits: tuple[str, ...] | None = None
+    reflection_scene: str = "self"
 
     def __post_init__(self) -> None:
-        check_options(self.ghosting_modes, self.splits)
+        check_options(self.ghosting_modes, self.splits, self.reflection_scene)
 
     def to_json(self) -> dict:
         data = asdict(self) | {"sources": list(self.sources)}
@@ -82,15 +84,19 @@ class BenchmarkSpec:
                 del data[key]
             else:
                 data[key] = list(data[key])
+        if self.reflection_scene == "self":
+            del data["reflection_scene"]
         return data
 
 
-def check_options(ghosting_modes: tuple[float, ...] | None, splits: tuple[str, ...] | None) -> None:
+def check_options(ghosting_modes: tuple[float, ...] | None, splits: tuple[str, ...] | None,
+                  reflection_scene: str = "self") -> None:
     """ValueError naming a bad option of :class:`BenchmarkSpec` (checked before any photo is decoded)."""
     if ghosting_modes is not None:
         check_mode_probs(ghosting_modes)
     if splits is not None and (not splits or not set(splits) <= set(SPLITS)):
         raise ValueError(f"splits must be a non-empty subset of {SPLITS}, got {splits!r}")
+    check_reflection_scene(reflection_scene)
 
 
 def discover_sources(clean_dir: str | Path | None) -> tuple[dict[str, Callable[[], np.ndarray]], str]:
@@ -128,6 +134,25 @@ def task_sources(spec: BenchmarkSpec, n: int) -> list[str]:
     return [spec.sources[perm[i % len(perm)]] for i in range(n)]
 
 
+def task_scenes(spec: BenchmarkSpec, labels: Sequence[str], sources: Sequence[str]) -> list[str | None]:
+    """The photo each ghosting sample's reflection shows when ``reflection_scene`` is "other": another source
+    of the same scene split (test reflections never show a training scene), drawn from ``(seed, 3, index)``
+    alone so that a split subset gets the same scenes. None elsewhere."""
+    if spec.reflection_scene == "self":
+        return [None] * len(labels)
+    by_split: dict[str, list[str]] = {}
+    for name in spec.sources:
+        by_split.setdefault(split_of(name), []).append(name)
+    scenes: list[str | None] = []
+    for index, (label, source) in enumerate(zip(labels, sources, strict=True)):
+        others = [n for n in by_split[split_of(source)] if n != source]
+        if label != "ghosting" or not others:  # a split of one photo reflects itself, as with "self"
+            scenes.append(None)
+        else:
+            scenes.append(others[int(np.random.default_rng([spec.seed, 3, index]).integers(len(others)))])
+    return scenes
+
+
 def _png(array: np.ndarray) -> bytes:
     """Deterministic PNG bytes (fixed compression, no metadata)."""
     buf = io.BytesIO()
@@ -153,16 +178,17 @@ def sample_seed(seed: int, index: int) -> tuple[int, int, int]:
     return seed, 2, index
 
 
-Job = tuple[int, str, str, int, int, tuple[float, ...] | None]  # index, label, source, seed, size, ghosting modes
+# index, label, source, seed, size, ghosting modes, reflected scene
+Job = tuple[int, str, str, int, int, tuple[float, ...] | None, str | None]
 
 
 def _render(job: Job) -> tuple[dict, list[tuple[str, bytes]]]:
     """Render sample ``index``: its manifest row and its files as (path relative to OUT, PNG bytes)."""
-    index, label, source, seed, size, ghosting_modes = job
+    index, label, source, seed, size, ghosting_modes, scene = job
     image = _cached_source(source)
     options = None if ghosting_modes is None else {"ghosting": {"mode_probs": ghosting_modes}}
     sample = render_sample(image, label, sample_seed(seed, index), size, min_mask_pixels=max(32, size * size // 2000),
-                           synth_options=options)
+                           synth_options=options, scene=None if scene is None else _cached_source(scene))
     split = split_of(source)
     stem = f"{split}/{label}/{index:05d}.png"
     row = {
@@ -186,8 +212,9 @@ def _render(job: Job) -> tuple[dict, list[tuple[str, bytes]]]:
 def _jobs(spec: BenchmarkSpec) -> list[Job]:
     labels = task_labels(spec)
     sources = task_sources(spec, len(labels))
-    return [(i, labels[i], sources[i], spec.seed, spec.size, spec.ghosting_modes) for i in range(len(labels))
-            if spec.splits is None or split_of(sources[i]) in spec.splits]
+    scenes = task_scenes(spec, labels, sources)
+    return [(i, labels[i], sources[i], spec.seed, spec.size, spec.ghosting_modes, scenes[i])
+            for i in range(len(labels)) if spec.splits is None or split_of(sources[i]) in spec.splits]
 
 
 def _run_jobs(jobs: Sequence[tuple], loaders: dict, workers: int) -> Iterator[tuple[dict, list[tuple[str, bytes]]]]:
@@ -222,16 +249,17 @@ def _verify(out: Path) -> list[str]:
 
 def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: int, n_clean: int, seed: int,
                     size: int, workers: int = 1, progress: bool = True,
-                    ghosting_modes: tuple[float, ...] | None = None, splits: tuple[str, ...] | None = None) -> str:
+                    ghosting_modes: tuple[float, ...] | None = None, splits: tuple[str, ...] | None = None,
+                    reflection_scene: str = "self") -> str:
     """Write (or verify, or finish) the benchmark in ``out``; returns a one-line summary.
 
     Refuses with :class:`BenchmarkExistsError` when ``out`` is non-empty and is not this same benchmark.
-    ``ghosting_modes`` and ``splits`` are the options of :class:`BenchmarkSpec`.
+    ``ghosting_modes``, ``splits`` and ``reflection_scene`` are the options of :class:`BenchmarkSpec`.
     """
     from tqdm import tqdm
 
     out = Path(out)
-    check_options(ghosting_modes, splits)
+    check_options(ghosting_modes, splits, reflection_scene)
     loaders, root = discover_sources(clean_dir)
     names, skipped = check_sources(loaders)
     for name, reason in skipped:
@@ -239,7 +267,7 @@ def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: 
     if not names:
         raise ValueError("no readable source images")
     spec = BenchmarkSpec(n_per_class, n_clean, seed, size, tuple(names), root, ghosting_modes=ghosting_modes,
-                         splits=splits)
+                         splits=splits, reflection_scene=reflection_scene)
     spec_file = out / "benchmark.json"
     if out.exists() and any(out.iterdir()):
         if not spec_file.is_file():

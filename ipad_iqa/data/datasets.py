@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 
 from ipad_iqa.data.pipeline import DEFAULT_FINISH, FinishConfig, load_image, render_sample
 from ipad_iqa.data.synth import ARTIFACTS
-from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS, check_mode_probs
+from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS, check_mode_probs, check_reflection_scene
 
 LABELS: tuple[str, ...] = ("clean", *ARTIFACTS)  # label index = position: 0 clean, 1 ghosting, 2 flare, 3 moire
 
@@ -34,6 +34,7 @@ class SynthDatasetConfig:
     class_probs: tuple[float, float, float, float] = (0.25, 0.25, 0.25, 0.25)  # clean, ghosting, flare, moire
     severity_range: tuple[float, float] = (0.0, 1.0)
     ghosting_modes: tuple[float, float, float, float] = DEFAULT_MODE_PROBS  # motion, fusion, optical, reflection
+    reflection_scene: str = "self"  # "other": a reflection shows another photo of the pool (see synth.ghosting)
     mask_crop_bias: float = 0.75  # probability that an artifact sample's crop is centred on a mask pixel
     min_mask_pixels: int = 64
     length: int = 10_000
@@ -70,6 +71,9 @@ class IPADSynthDataset(Dataset):
         if config.crop_size > config.canvas_sizes[0]:
             raise ValueError("crop_size must not exceed the smallest canvas size")
         check_mode_probs(config.ghosting_modes)
+        check_reflection_scene(config.reflection_scene)
+        if config.reflection_scene == "other" and len(paths) < 2:
+            raise ValueError("reflection_scene 'other' reflects a second photo: it needs at least two clean photos")
         self.paths = [Path(p) for p in paths]
         self.config = config
         self._cache: OrderedDict[Path, np.ndarray] = OrderedDict()
@@ -93,12 +97,17 @@ class IPADSynthDataset(Dataset):
         if not 0 <= index < len(self):
             raise IndexError(index)
         rng = np.random.default_rng([cfg.seed, index])
-        path = self.paths[int(rng.integers(len(self.paths)))]
+        k = int(rng.integers(len(self.paths)))
         size = int(rng.integers(cfg.canvas_sizes[0], cfg.canvas_sizes[1] + 1))
         label = int(rng.choice(len(LABELS), p=np.asarray(cfg.class_probs) / sum(cfg.class_probs)))
-        sample = render_sample(self._load(path), LABELS[label], (cfg.seed, index, 1), size, cfg.severity_range,
-                               cfg.finish, min_mask_pixels=cfg.min_mask_pixels,
-                               synth_options={"ghosting": {"mode_probs": cfg.ghosting_modes}})
+        scene = None
+        if cfg.reflection_scene == "other" and LABELS[label] == "ghosting":
+            # any photo but the source, from a stream of its own: the other draws stay as with "self"
+            j = int(np.random.default_rng([cfg.seed, index, 2]).integers(len(self.paths) - 1))
+            scene = self._load(self.paths[j + (j >= k)])
+        sample = render_sample(self._load(self.paths[k]), LABELS[label], (cfg.seed, index, 1), size,
+                               cfg.severity_range, cfg.finish, min_mask_pixels=cfg.min_mask_pixels,
+                               synth_options={"ghosting": {"mode_probs": cfg.ghosting_modes}}, scene=scene)
         y, x = self._crop_origin(sample.mask, rng)
         c = cfg.crop_size
         image, mask = sample.image[y:y + c, x:x + c], sample.mask[y:y + c, x:x + c]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,8 @@ def finish(image: np.ndarray, rng: np.random.Generator, cfg: FinishConfig = DEFA
 def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,
                   severity_range: tuple[float, float] = (0.0, 1.0), cfg: FinishConfig = DEFAULT_FINISH,
                   min_mask_pixels: int = 32, attempts: int = 4,
-                  synth_options: Mapping[str, Mapping[str, Any]] | None = None) -> Sample:
+                  synth_options: Mapping[str, Mapping[str, Any]] | None = None,
+                  scene: np.ndarray | None = None) -> Sample:
     """Canvas -> (synthesis) -> finishing for one sample, deterministic in ``seed``.
 
     Canvas, synthesis and finishing draw from independent child streams of ``seed`` so the canvas and the
@@ -97,17 +99,22 @@ def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: i
     has fewer than ``min_mask_pixels`` pixels (e.g. ghosting over a flat sky) is redrawn up to ``attempts``
     times; the number of draws used is recorded in ``params["attempts"]``. ``synth_options[label]`` holds
     keyword options of that artifact's ``PARAMS[label].sample`` (e.g. ``{"ghosting": {"mode_probs": ...}}``).
+    ``scene`` is a second photo for ghosting's reflection mode to reflect (None: the source itself); it gets
+    its own canvas from a fourth child stream, so the other three, and every sample without it, are unchanged.
     """
     options = (synth_options or {}).get(label, {})
-    canvas_ss, synth_ss, finish_ss = np.random.SeedSequence(list(seed)).spawn(3)
+    canvas_ss, synth_ss, finish_ss, scene_ss = np.random.SeedSequence(list(seed)).spawn(4)
     canvas = prepare_canvas(source, size, np.random.default_rng(canvas_ss), cfg)
     mask = np.zeros(canvas.shape[:2], bool)
     severity, params, image = 0.0, {}, canvas
-    if label != "clean":
+    synth = SYNTHESIZERS[label] if label != "clean" else None
+    if label == "ghosting" and scene is not None:
+        synth = partial(synth, scene=prepare_canvas(scene, size, np.random.default_rng(scene_ss), cfg))
+    if synth is not None:
         for attempt, ss in enumerate(synth_ss.spawn(attempts), start=1):
             rng = np.random.default_rng(ss)
             prm = PARAMS[label].sample(rng, float(rng.uniform(*severity_range)), **options)
-            res = SYNTHESIZERS[label](canvas, rng, prm)
+            res = synth(canvas, rng, prm)
             if res.mask.sum() >= min_mask_pixels or attempt == attempts:
                 break
         image, mask, severity, params = res.image, res.mask, res.severity, res.params | {"attempts": attempt}

@@ -32,6 +32,7 @@ class DataConfig:
     severity_range: tuple[float, float] = (0.0, 1.0)
     # probabilities of the ghosting modes (motion, fusion, optical, reflection); the default is IPAD-Synth v1's
     ghosting_modes: tuple[float, float, float, float] = DEFAULT_MODE_PROBS
+    reflection_scene: str = "self"  # "self" or "other": what a reflection shows (see ipad_iqa.data.synth.ghosting)
     num_workers: int = 2
     val_samples: int = 128  # fixed synthetic validation set over val-split scenes
 

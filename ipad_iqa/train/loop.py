@@ -63,7 +63,8 @@ def _datasets(cfg: TrainConfig) -> tuple[IPADSynthDataset, IPADSynthDataset]:
         raise ValueError("data.clean_dir is required (e.g. --clean-dir ../shared/data/clean)")
     d = cfg.data
     common = dict(canvas_sizes=d.canvas_sizes, crop_size=d.crop_size, class_probs=d.class_probs,
-                  severity_range=d.severity_range, ghosting_modes=d.ghosting_modes)
+                  severity_range=d.severity_range, ghosting_modes=d.ghosting_modes,
+                  reflection_scene=d.reflection_scene)
     train_paths, val_paths = list_clean_pool(d.clean_dir, "train"), list_clean_pool(d.clean_dir, "val")
     if not train_paths or not val_paths:
         raise ValueError(f"{d.clean_dir}: needs photos in both the train and val scene splits")

@@ -156,7 +156,7 @@ def test_options_off_leave_the_spec_file_as_before(bench):
     """Folders written before ``ghosting_modes`` and ``splits`` existed must still verify: unset, they are not
     written into benchmark.json."""
     spec = json.loads((bench / "benchmark.json").read_text())
-    assert "ghosting_modes" not in spec and "splits" not in spec
+    assert not {"ghosting_modes", "splits", "reflection_scene"} & set(spec)
 
 
 def test_ghosting_modes_change_only_the_ghosting_rows(bench, tmp_path, capsys):
@@ -202,10 +202,44 @@ def test_splits_write_the_same_samples_as_the_full_benchmark(tmp_path, photos):
     assert _cli(make_benchmark, ["--out", str(part), *common, "--splits", "test"]) == 0  # rerun verifies
 
 
+def test_reflection_scene_other_reflects_another_source_of_the_same_split(tmp_path, photos):
+    from ipad_iqa.data.splits import split_of
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    names = [f"p{i}.png" for i in range(40)]
+    picked = [n for n in names if split_of(n) == "test"][:2] + [n for n in names if split_of(n) == "train"][:2]
+    for n, img in zip(picked, ["astronaut", "rocket", "astronaut", "coffee"], strict=True):
+        Image.fromarray((photos[img] * 255).astype(np.uint8)).save(pool / n)
+    common = ["--clean-dir", str(pool), "--n-per-class", "3", "--n-clean", "1", "--size", "96", "--quiet",
+              "--ghosting-modes", "0,0,0,1"]
+    own, other = tmp_path / "own", tmp_path / "other"
+    assert _cli(make_benchmark, ["--out", str(own), *common]) == 0
+    assert _cli(make_benchmark, ["--out", str(other), *common, "--reflection-scene", "other"]) == 0
+    assert json.loads((other / "benchmark.json").read_text())["reflection_scene"] == "other"
+    own_tree, other_tree = _tree(own), _tree(other)
+    for a, b in zip(_manifest(own), _manifest(other), strict=True):
+        if a["label"] == "ghosting":
+            assert json.loads(b["params"])["scene"] == "other" and own_tree[a["image"]] != other_tree[b["image"]]
+            assert own_tree[a["reference"]] == other_tree[b["reference"]]  # the clean twin does not reflect
+        else:
+            assert a == b and own_tree[a["image"]] == other_tree[b["image"]]
+    from ipad_iqa.data.benchmark import BenchmarkSpec, task_labels, task_scenes, task_sources
+
+    spec = BenchmarkSpec(3, 1, 0, 96, tuple(sorted(picked)), str(pool), reflection_scene="other")
+    labels = task_labels(spec)
+    sources = task_sources(spec, len(labels))
+    for label, source, scene in zip(labels, sources, task_scenes(spec, labels, sources), strict=True):
+        assert (scene is None) == (label != "ghosting")
+        assert scene is None or (scene != source and split_of(scene) == split_of(source))
+    assert _cli(make_benchmark, ["--out", str(other), *common, "--reflection-scene", "other"]) == 0  # verifies
+
+
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("--ghosting-modes", "1,2", "ghosting mode probabilities"),
     ("--ghosting-modes", "0,0,0,0", "positive sum"),
     ("--splits", "tset", "splits must be"),
+    ("--reflection-scene", "mirror", "reflection scene must be"),
 ])
 def test_bad_options_fail_before_writing(tmp_path, capsys, option, value, message):
     out = tmp_path / "bad"

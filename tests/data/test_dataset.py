@@ -101,6 +101,35 @@ def test_dataset_ghosting_modes_reach_the_synthesizer(pool):
         IPADSynthDataset(paths, _config(ghosting_modes=(1, 1, 1)))
 
 
+def test_dataset_reflection_scene_other(pool):
+    """reflection_scene 'other' changes only reflections, deterministically; a single photo or a bad value is
+    refused when the dataset is built."""
+    paths = list_clean_pool(pool)
+    cfg = dict(class_probs=(0, 1, 0, 0), length=4, ghosting_modes=(0, 0, 0, 1))
+    own = IPADSynthDataset(paths, _config(**cfg))
+    other = IPADSynthDataset(paths, _config(**cfg, reflection_scene="other"))
+    assert any(not torch.equal(own[i]["image"], other[i]["image"]) for i in range(4))
+    assert all(torch.equal(other[i]["image"], other[i]["image"]) for i in range(2))
+    motion = dict(cfg, ghosting_modes=(1, 0, 0, 0))
+    assert torch.equal(IPADSynthDataset(paths, _config(**motion))[0]["image"],
+                       IPADSynthDataset(paths, _config(**motion, reflection_scene="other"))[0]["image"])
+    with pytest.raises(ValueError, match="at least two"):
+        IPADSynthDataset(paths[:1], _config(reflection_scene="other"))
+    with pytest.raises(ValueError, match="reflection scene"):
+        IPADSynthDataset(paths, _config(reflection_scene="mirror"))
+
+
+def test_render_sample_scene_leaves_other_labels_alone(photos):
+    """The scene has its own seed stream: clean and flare samples are byte-identical with or without it."""
+    seed = (3, 1, 4)
+    for label in ("clean", "flare"):
+        np.testing.assert_array_equal(render_sample(photos["astronaut"], label, seed, 128).image,
+                                      render_sample(photos["astronaut"], label, seed, 128, scene=photos["rocket"]).image)
+    refl = render_sample(photos["astronaut"], "ghosting", seed, 128, scene=photos["coffee"],
+                         synth_options={"ghosting": {"mode_probs": (0, 0, 0, 1)}})
+    assert refl.params["scene"] == "other"
+
+
 def test_render_sample_passes_synth_options(photos):
     seed = (3, 1, 4)
     refl = render_sample(photos["astronaut"], "ghosting", seed, 128,

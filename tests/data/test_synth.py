@@ -125,6 +125,26 @@ def test_ghosting_reflection_mode_obeys_the_contract(seed, photos):
     assert json.loads(json.dumps(res.params)) == res.params
 
 
+def test_ghosting_reflection_of_another_scene(photos):
+    """A given scene replaces the turned copy: another image, mirrored, still inside the mask; other modes and
+    a scene of the wrong size are handled."""
+    img, other = photos["astronaut"], photos["rocket"]
+
+    def run(scene: np.ndarray | None, modes=REFLECTION_ONLY) -> SynthResult:
+        rng = np.random.default_rng(11)
+        return SYNTHESIZERS["ghosting"](img, rng, PARAMS["ghosting"].sample(rng, 0.8, mode_probs=modes), scene=scene)
+
+    own, refl = run(None), run(other)
+    assert refl.params["scene"] == "other" and "scene_roll" not in refl.params and "scene" not in own.params
+    assert np.abs(refl.image - own.image).max() > 0.02
+    change = np.abs(refl.image - img).mean(axis=2)
+    assert refl.mask.any() and (change * refl.mask).sum() >= 0.8 * change.sum()
+    motion = (1.0, 0.0, 0.0, 0.0)
+    np.testing.assert_array_equal(run(other, motion).image, run(None, motion).image)  # only reflections use it
+    with pytest.raises(ValueError, match="must match"):
+        run(other[:100])
+
+
 def test_ghosting_default_modes_are_the_v1_mix():
     """Without mode_probs reflection is never drawn (IPAD-Synth v1 is written that way); the others all are."""
     modes = {PARAMS["ghosting"].sample(np.random.default_rng(s)).mode for s in range(200)}

@@ -121,6 +121,8 @@ def test_ghosting_modes_reach_the_training_datasets(clean_pool, tmp_path):
 
     cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path, "data.ghosting_modes=[0, 0, 0, 1]"))
     assert all(ds.config.ghosting_modes == (0.0, 0.0, 0.0, 1.0) for ds in _datasets(cfg))
+    cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path, "data.reflection_scene=other"))
+    assert all(ds.config.reflection_scene == "other" for ds in _datasets(cfg))
     with pytest.raises(ValueError, match="ghosting mode probabilities"):
         _datasets(load_config(CONFIG, _overrides(clean_pool, tmp_path, "data.ghosting_modes=[0, 0, 0, 0]")))
 

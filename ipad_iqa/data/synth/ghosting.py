@@ -11,8 +11,9 @@ Four physical causes, one per ``mode``:
   displaced copy, ``I + g G_sigma * T_d(I B)``, with ``B`` a soft mask of the bright object.
 * ``reflection``: a second scene reflected by a pane of glass in front of the camera. Its two surfaces give a
   double image, ``R_2 = (R + e T_d(R)) / (1 + e)``, seen defocused over a soft region ``a`` of the pane:
-  ``I_g = (1 - g a / 4) I + g a G_sigma * R_2`` (the pane also dims what is behind it). ``R`` is the same
-  photo turned by 180 degrees and rolled by a random offset: another scene with the photo's own statistics.
+  ``I_g = (1 - g a / 4) I + g a G_sigma * R_2`` (the pane also dims what is behind it). ``R`` is a second
+  photo (``scene``), mirrored left to right as a reflection is; without one, the same photo turned by 180
+  degrees and rolled by a random offset: another scene with the photo's own statistics.
 
 Regions are centred where the image has texture (or, for ``optical``, light; for ``reflection``, shadow, where
 a reflection shows), so the change is visible.
@@ -50,6 +51,15 @@ MODES = ("motion", "fusion", "optical", "reflection")
 # Probability of each of MODES. Reflection is off by default: IPAD-Synth v1 was written without it and must stay
 # byte-identical; training configs switch it on with ``data.ghosting_modes``.
 DEFAULT_MODE_PROBS: tuple[float, float, float, float] = (0.5, 0.25, 0.25, 0.0)
+# What the reflection mode reflects: "self", the photo itself turned and rolled (IPAD-Synth v1's and the default),
+# or "other", a second photo of the same scene split, as a pane of glass reflects another scene.
+REFLECTION_SCENES: tuple[str, ...] = ("self", "other")
+
+
+def check_reflection_scene(value: str) -> None:
+    """ValueError unless ``value`` is one of :data:`REFLECTION_SCENES`."""
+    if value not in REFLECTION_SCENES:
+        raise ValueError(f"reflection scene must be one of {REFLECTION_SCENES}, got {value!r}")
 
 
 def check_mode_probs(mode_probs: tuple[float, ...]) -> np.ndarray:
@@ -141,12 +151,20 @@ def _shift(x: np.ndarray, d: tuple[float, float]) -> np.ndarray:
     return ndimage.shift(x, shift, order=1, mode="nearest", prefilter=False)
 
 
-def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingParams | None = None) -> SynthResult:
-    """Add local ghosting to ``image`` (see module docstring for the model and the mask rule)."""
+def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingParams | None = None,
+               scene: np.ndarray | None = None) -> SynthResult:
+    """Add local ghosting to ``image`` (see module docstring for the model and the mask rule).
+
+    ``scene``: the photo the ``reflection`` mode reflects, of the same height and width as ``image`` (other
+    modes ignore it); None reflects ``image`` itself, turned and rolled.
+    """
     src = as_rgb(image)
     prm = params if params is not None else GhostingParams.sample(rng)
     lin = srgb_to_linear(src)
     shape = src.shape[:2]
+    if scene is not None and scene.shape[:2] != shape:
+        raise ValueError(f"reflected scene is {scene.shape[0]}x{scene.shape[1]} px, the image {shape[0]}x{shape[1]}:"
+                         " they must match")
     d = (prm.shift_px * np.sin(prm.angle), prm.shift_px * np.cos(prm.angle))
     margin = int(min(shape) * 0.05)
     lum = lin @ LUMA
@@ -162,17 +180,22 @@ def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingPara
     box = _box(shape, centre, reach)
     blin, blum = lin[box], lum[box]
     region = _blob(blin.shape[:2], (centre[0] - box[0].start, centre[1] - box[1].start), radius, prm, rng)
-    extra: dict[str, float | list[float]] = {}
+    extra: dict[str, float | str | list[float]] = {}
     if prm.mode == "reflection":
-        roll = (int(rng.integers(shape[0])), int(rng.integers(shape[1])))
+        if scene is None:
+            roll = (int(rng.integers(shape[0])), int(rng.integers(shape[1])))
+            behind = np.roll(lin[::-1, ::-1], roll, axis=(0, 1))[box]
+            extra = {"scene_roll": [roll[0] / shape[0], roll[1] / shape[1]]}
+        else:
+            behind = srgb_to_linear(as_rgb(scene))[:, ::-1][box]
+            extra = {"scene": "other"}
         echo = float(rng.uniform(0.4, 0.9))  # second-surface reflection relative to the first
-        scene = np.roll(lin[::-1, ::-1], roll, axis=(0, 1))[box]
-        scene = ndimage.gaussian_filter((scene + echo * _shift(scene, d)) / (1 + echo),
-                                        (prm.blur_sigma, prm.blur_sigma, 0))
+        behind = ndimage.gaussian_filter((behind + echo * _shift(behind, d)) / (1 + echo),
+                                         (prm.blur_sigma, prm.blur_sigma, 0))
         alpha = (prm.opacity * region)[..., None]
-        new = (1 - alpha / 4) * blin + alpha * scene
+        new = (1 - alpha / 4) * blin + alpha * behind
         support = region > 0.01
-        extra = {"echo": echo, "scene_roll": [roll[0] / shape[0], roll[1] / shape[1]]}
+        extra["echo"] = echo
     elif prm.mode == "optical":
         bright = np.clip((blum - np.quantile(blum, 0.8)) / 0.1, 0.0, 1.0) * region
         ghost = _shift(ndimage.gaussian_filter(blin * bright[..., None], (prm.blur_sigma, prm.blur_sigma, 0)), d)
