@@ -44,6 +44,7 @@ TRAINED_METHODS: dict[str, TrainedMethod] = {
     "ipad_stage4": _entry("ipad", "configs/ipad_clip_s_stage4.yaml"),
     "ipad_stage5": _entry("ipad", "configs/ipad_clip_s_stage5.yaml"),
     "ipad_stage6": _entry("ipad", "configs/ipad_clip_s_stage6.yaml"),
+    "ipad_stage7": _entry("ipad", "configs/ipad_clip_s_stage7.yaml"),
 }
 
 
