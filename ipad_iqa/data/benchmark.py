@@ -145,11 +145,10 @@ def task_scenes(spec: BenchmarkSpec, labels: Sequence[str], sources: Sequence[st
         by_split.setdefault(split_of(name), []).append(name)
     scenes: list[str | None] = []
     for index, (label, source) in enumerate(zip(labels, sources, strict=True)):
-        others = [n for n in by_split[split_of(source)] if n != source]
-        if label != "ghosting" or not others:  # a split of one photo reflects itself, as with "self"
-            scenes.append(None)
-        else:
-            scenes.append(others[int(np.random.default_rng([spec.seed, 3, index]).integers(len(others)))])
+        others = [n for n in by_split[split_of(source)] if n != source] if label == "ghosting" else []
+        # others is empty for non-ghosting rows and for a split of one photo, which reflects itself as with "self"
+        scenes.append(others[int(np.random.default_rng([spec.seed, 3, index]).integers(len(others)))]
+                      if others else None)
     return scenes
 
 

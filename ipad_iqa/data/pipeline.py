@@ -107,10 +107,10 @@ def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: i
     canvas = prepare_canvas(source, size, np.random.default_rng(canvas_ss), cfg)
     mask = np.zeros(canvas.shape[:2], bool)
     severity, params, image = 0.0, {}, canvas
-    synth = SYNTHESIZERS[label] if label != "clean" else None
-    if label == "ghosting" and scene is not None:
-        synth = partial(synth, scene=prepare_canvas(scene, size, np.random.default_rng(scene_ss), cfg))
-    if synth is not None:
+    if label != "clean":
+        synth = SYNTHESIZERS[label]
+        if label == "ghosting" and scene is not None:
+            synth = partial(synth, scene=prepare_canvas(scene, size, np.random.default_rng(scene_ss), cfg))
         for attempt, ss in enumerate(synth_ss.spawn(attempts), start=1):
             rng = np.random.default_rng(ss)
             prm = PARAMS[label].sample(rng, float(rng.uniform(*severity_range)), **options)

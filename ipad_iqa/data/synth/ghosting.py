@@ -187,7 +187,7 @@ def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingPara
             behind = np.roll(lin[::-1, ::-1], roll, axis=(0, 1))[box]
             extra = {"scene_roll": [roll[0] / shape[0], roll[1] / shape[1]]}
         else:
-            behind = srgb_to_linear(as_rgb(scene))[:, ::-1][box]
+            behind = srgb_to_linear(as_rgb(scene)[:, ::-1][box])  # crop first: only the box is blended
             extra = {"scene": "other"}
         echo = float(rng.uniform(0.4, 0.9))  # second-surface reflection relative to the first
         behind = ndimage.gaussian_filter((behind + echo * _shift(behind, d)) / (1 + echo),
