@@ -56,7 +56,7 @@ endef
 # Stage 1, the first shipped weights: the start of configs/ipad_clip_s_stage2.yaml and the frozen towers of
 # the ablations. Stage 2: the start of configs/ipad_clip_s_stage3.yaml. Stage 3: the start of
 # configs/ipad_clip_s_stage4.yaml and configs/ipad_clip_s_stage5.yaml. Stage 5: the start of
-# configs/ipad_clip_s_stage6.yaml.
+# configs/ipad_clip_s_stage6.yaml and configs/ipad_clip_s_stage7.yaml.
 STAGE1 := runs/ipad_clip_s_stage1/ipad_clip_s.safetensors
 STAGE2 := runs/ipad_clip_s_stage2/ipad_clip_s.safetensors
 STAGE3 := runs/ipad_clip_s_stage3/ipad_clip_s.safetensors
