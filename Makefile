@@ -56,11 +56,13 @@ endef
 # Stage 1, the first shipped weights: the start of configs/ipad_clip_s_stage2.yaml and the frozen towers of
 # the ablations. Stage 2: the start of configs/ipad_clip_s_stage3.yaml. Stage 3: the start of
 # configs/ipad_clip_s_stage4.yaml and configs/ipad_clip_s_stage5.yaml. Stage 5: the start of
-# configs/ipad_clip_s_stage6.yaml and configs/ipad_clip_s_stage7.yaml.
+# configs/ipad_clip_s_stage6.yaml and configs/ipad_clip_s_stage7.yaml. Stage 7: the start of
+# configs/ipad_clip_s_stage8.yaml.
 STAGE1 := runs/ipad_clip_s_stage1/ipad_clip_s.safetensors
 STAGE2 := runs/ipad_clip_s_stage2/ipad_clip_s.safetensors
 STAGE3 := runs/ipad_clip_s_stage3/ipad_clip_s.safetensors
 STAGE5 := runs/ipad_clip_s_stage5/ipad_clip_s.safetensors
+STAGE7 := runs/ipad_clip_s_stage7/ipad_clip_s.safetensors
 $(STAGE1):
 	$(call recover,ba86e87,a746ace368f306fb77d87adce9cfbf2c54c9ca0a3faf2be44590602fd2b2e488)
 $(STAGE2):
@@ -69,6 +71,8 @@ $(STAGE3):
 	$(call recover,741a5a2,133620e3cb2fd7962af97424218ac24ca80c6e62ab37d05c0be329d23f89a6ca)
 $(STAGE5):
 	$(call recover,b3dc57f,daddcc34259ffc3dc47acfb0b532452a330d8dfdfdc19c65334349fcae1b4d6f)
+$(STAGE7):
+	$(call recover,99da445,2073bbf7d79ca2670a51575cf6e36d1d0ac2396d998e1b5307a412bc3a1e5aa2)
 
 ablations: $(STAMP) $(STAGE1)
 	set -e; for c in $(TRAINED); do \
