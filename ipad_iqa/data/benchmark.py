@@ -28,7 +28,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -187,7 +187,7 @@ def _render(job: Job) -> tuple[dict, list[tuple[str, bytes]]]:
     image = _cached_source(source)
     options = None if ghosting_modes is None else {"ghosting": {"mode_probs": ghosting_modes}}
     sample = render_sample(image, label, sample_seed(seed, index), size, min_mask_pixels=max(32, size * size // 2000),
-                           synth_options=options, scene=None if scene is None else _cached_source(scene))
+                           synth_options=options, scene=None if scene is None else partial(_cached_source, scene))
     split = split_of(source)
     stem = f"{split}/{label}/{index:05d}.png"
     row = {

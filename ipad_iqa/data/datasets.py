@@ -6,6 +6,7 @@ import csv
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,7 @@ class IPADSynthDataset(Dataset):
         if cfg.reflection_scene == "other" and LABELS[label] == "ghosting":
             # any photo but the source, from a stream of its own: the other draws stay as with "self"
             j = int(np.random.default_rng([cfg.seed, index, 2]).integers(len(self.paths) - 1))
-            scene = self._load(self.paths[j + (j >= k)])
+            scene = partial(self._load, self.paths[j + (j >= k)])  # decoded only if a reflection is drawn
         sample = render_sample(self._load(self.paths[k]), LABELS[label], (cfg.seed, index, 1), size,
                                cfg.severity_range, cfg.finish, min_mask_pixels=cfg.min_mask_pixels,
                                synth_options={"ghosting": {"mode_probs": cfg.ghosting_modes}}, scene=scene)

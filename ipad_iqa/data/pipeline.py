@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 
 from ipad_iqa.data.synth import PARAMS, SYNTHESIZERS
 from ipad_iqa.data.synth.common import as_rgb
+from ipad_iqa.data.synth.ghosting import Scene
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,16 @@ def finish(image: np.ndarray, rng: np.random.Generator, cfg: FinishConfig = DEFA
     return out, {"noise_sigma": sigma, "jpeg_quality": quality}
 
 
+def _scene_canvas(scene: Scene, size: int, seed: np.random.SeedSequence, cfg: FinishConfig) -> np.ndarray:
+    """The canvas of the photo a reflection shows, drawn from its own seed stream."""
+    return prepare_canvas(scene() if callable(scene) else scene, size, np.random.default_rng(seed), cfg)
+
+
 def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,
                   severity_range: tuple[float, float] = (0.0, 1.0), cfg: FinishConfig = DEFAULT_FINISH,
                   min_mask_pixels: int = 32, attempts: int = 4,
                   synth_options: Mapping[str, Mapping[str, Any]] | None = None,
-                  scene: np.ndarray | None = None) -> Sample:
+                  scene: Scene | None = None) -> Sample:
     """Canvas -> (synthesis) -> finishing for one sample, deterministic in ``seed``.
 
     Canvas, synthesis and finishing draw from independent child streams of ``seed`` so the canvas and the
@@ -99,8 +105,9 @@ def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: i
     has fewer than ``min_mask_pixels`` pixels (e.g. ghosting over a flat sky) is redrawn up to ``attempts``
     times; the number of draws used is recorded in ``params["attempts"]``. ``synth_options[label]`` holds
     keyword options of that artifact's ``PARAMS[label].sample`` (e.g. ``{"ghosting": {"mode_probs": ...}}``).
-    ``scene`` is a second photo for ghosting's reflection mode to reflect (None: the source itself); it gets
-    its own canvas from a fourth child stream, so the other three, and every sample without it, are unchanged.
+    ``scene`` is a second photo for ghosting's reflection mode to reflect (None: the source itself), or a
+    function returning it, called only if a reflection is drawn; it gets its own canvas from a fourth child
+    stream, so the other three, and every sample without it, are unchanged.
     """
     options = (synth_options or {}).get(label, {})
     canvas_ss, synth_ss, finish_ss, scene_ss = np.random.SeedSequence(list(seed)).spawn(4)
@@ -110,7 +117,8 @@ def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: i
     if label != "clean":
         synth = SYNTHESIZERS[label]
         if label == "ghosting" and scene is not None:
-            synth = partial(synth, scene=prepare_canvas(scene, size, np.random.default_rng(scene_ss), cfg))
+            # made at most once, and only if a reflection is drawn
+            synth = partial(synth, scene=cache(partial(_scene_canvas, scene, size, scene_ss, cfg)))
         for attempt, ss in enumerate(synth_ss.spawn(attempts), start=1):
             rng = np.random.default_rng(ss)
             prm = PARAMS[label].sample(rng, float(rng.uniform(*severity_range)), **options)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from ipad_iqa.data import datasets
 from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
 from ipad_iqa.data.pipeline import render_sample
 from ipad_iqa.data.sources import list_clean_pool
@@ -119,6 +122,21 @@ def test_dataset_reflection_scene_other(pool):
         IPADSynthDataset(paths, _config(reflection_scene="mirror"))
 
 
+def test_dataset_decodes_the_reflected_photo_only_for_reflections(pool, monkeypatch):
+    """With reflection_scene 'other', a ghosting sample that is not a reflection decodes only its source."""
+    decoded: list[Path] = []
+    real = datasets.load_image
+    monkeypatch.setattr(datasets, "load_image", lambda path: decoded.append(Path(path)) or real(path))
+    paths = list_clean_pool(pool)
+    for modes, per_item in (((1, 0, 0, 0), 1), ((0, 0, 0, 1), 2)):
+        data = IPADSynthDataset(paths, _config(class_probs=(0, 1, 0, 0), length=3, ghosting_modes=modes,
+                                               reflection_scene="other", cache_size=0))
+        decoded.clear()
+        for i in range(len(data)):
+            data[i]
+        assert len(decoded) == per_item * len(data)
+
+
 def test_render_sample_scene_leaves_other_labels_alone(photos):
     """The scene has its own seed stream: clean and flare samples are byte-identical with or without it."""
     seed = (3, 1, 4)
@@ -128,6 +146,25 @@ def test_render_sample_scene_leaves_other_labels_alone(photos):
     refl = render_sample(photos["astronaut"], "ghosting", seed, 128, scene=photos["coffee"],
                          synth_options={"ghosting": {"mode_probs": (0, 0, 0, 1)}})
     assert refl.params["scene"] == "other"
+
+
+def test_render_sample_loads_a_lazy_scene_once_and_only_for_reflections(photos):
+    """A scene given as a function renders the same bytes as the array, called once for a reflection and not
+    at all when the drawn ghosting is not one."""
+    seed, calls = (3, 1, 4), []
+
+    def load() -> np.ndarray:
+        calls.append(1)
+        return photos["coffee"]
+
+    for modes, loads in (((0, 0, 0, 1), 1), ((1, 0, 0, 0), 0)):
+        calls.clear()
+        options = {"ghosting": {"mode_probs": modes}}
+        lazy = render_sample(photos["astronaut"], "ghosting", seed, 128, synth_options=options, scene=load)
+        eager = render_sample(photos["astronaut"], "ghosting", seed, 128, synth_options=options, scene=photos["coffee"])
+        np.testing.assert_array_equal(lazy.image, eager.image)
+        np.testing.assert_array_equal(lazy.mask, eager.mask)
+        assert len(calls) == loads
 
 
 def test_render_sample_passes_synth_options(photos):

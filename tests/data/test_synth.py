@@ -145,6 +145,29 @@ def test_ghosting_reflection_of_another_scene(photos):
         run(other[:100])
 
 
+def test_ghosting_scene_as_a_function_is_called_only_for_reflections(photos):
+    """A lazy scene gives the array's bytes, is never called by the other modes, and is checked when called."""
+    img, other = photos["astronaut"], photos["rocket"]
+    calls: list[int] = []
+
+    def lazy(picture: np.ndarray):
+        def load() -> np.ndarray:
+            calls.append(1)
+            return picture
+        return load
+
+    def run(scene, modes) -> SynthResult:
+        rng = np.random.default_rng(11)
+        return SYNTHESIZERS["ghosting"](img, rng, PARAMS["ghosting"].sample(rng, 0.8, mode_probs=modes), scene=scene)
+
+    np.testing.assert_array_equal(run(lazy(other), REFLECTION_ONLY).image, run(other, REFLECTION_ONLY).image)
+    assert len(calls) == 1
+    run(lazy(other), (0.5, 0.25, 0.25, 0.0))
+    assert len(calls) == 1
+    with pytest.raises(ValueError, match="must match"):
+        run(lazy(other[:100]), REFLECTION_ONLY)
+
+
 def test_ghosting_default_modes_are_the_v1_mix():
     """Without mode_probs reflection is never drawn (IPAD-Synth v1 is written that way); the others all are."""
     modes = {PARAMS["ghosting"].sample(np.random.default_rng(s)).mode for s in range(200)}

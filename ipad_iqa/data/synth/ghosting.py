@@ -25,6 +25,7 @@ from what was there are annotated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -54,6 +55,9 @@ DEFAULT_MODE_PROBS: tuple[float, float, float, float] = (0.5, 0.25, 0.25, 0.0)
 # What the reflection mode reflects: "self", the photo itself turned and rolled (IPAD-Synth v1's and the default),
 # or "other", a second photo of the same scene split, as a pane of glass reflects another scene.
 REFLECTION_SCENES: tuple[str, ...] = ("self", "other")
+# The photo a reflection shows: an array, or a function returning one, called only when the reflection mode is
+# drawn, so that callers need not decode a second photo for the other modes' samples.
+Scene = np.ndarray | Callable[[], np.ndarray]
 
 
 def check_reflection_scene(value: str) -> None:
@@ -151,20 +155,29 @@ def _shift(x: np.ndarray, d: tuple[float, float]) -> np.ndarray:
     return ndimage.shift(x, shift, order=1, mode="nearest", prefilter=False)
 
 
+def _scene_array(scene: Scene, shape: tuple[int, ...]) -> np.ndarray:
+    """The reflected photo as an array (calling ``scene`` if it is a function), checked against ``shape``."""
+    picture = scene() if callable(scene) else scene
+    if picture.shape[:2] != shape:
+        raise ValueError(f"reflected scene is {picture.shape[0]}x{picture.shape[1]} px, the image "
+                         f"{shape[0]}x{shape[1]}: they must match")
+    return picture
+
+
 def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingParams | None = None,
-               scene: np.ndarray | None = None) -> SynthResult:
+               scene: Scene | None = None) -> SynthResult:
     """Add local ghosting to ``image`` (see module docstring for the model and the mask rule).
 
-    ``scene``: the photo the ``reflection`` mode reflects, of the same height and width as ``image`` (other
-    modes ignore it); None reflects ``image`` itself, turned and rolled.
+    ``scene``: the photo the ``reflection`` mode reflects, of the same height and width as ``image``, or a
+    function returning it (other modes ignore it and never call it); None reflects ``image`` itself, turned
+    and rolled.
     """
     src = as_rgb(image)
     prm = params if params is not None else GhostingParams.sample(rng)
     lin = srgb_to_linear(src)
     shape = src.shape[:2]
-    if scene is not None and scene.shape[:2] != shape:
-        raise ValueError(f"reflected scene is {scene.shape[0]}x{scene.shape[1]} px, the image {shape[0]}x{shape[1]}:"
-                         " they must match")
+    if isinstance(scene, np.ndarray):
+        _scene_array(scene, shape)  # a wrong array is an error whatever the mode
     d = (prm.shift_px * np.sin(prm.angle), prm.shift_px * np.cos(prm.angle))
     margin = int(min(shape) * 0.05)
     lum = lin @ LUMA
@@ -187,7 +200,7 @@ def synthesize(image: np.ndarray, rng: np.random.Generator, params: GhostingPara
             behind = np.roll(lin[::-1, ::-1], roll, axis=(0, 1))[box]
             extra = {"scene_roll": [roll[0] / shape[0], roll[1] / shape[1]]}
         else:
-            behind = srgb_to_linear(as_rgb(scene)[:, ::-1][box])  # crop first: only the box is blended
+            behind = srgb_to_linear(as_rgb(_scene_array(scene, shape))[:, ::-1][box])  # only the box is blended
             extra = {"scene": "other"}
         echo = float(rng.uniform(0.4, 0.9))  # second-surface reflection relative to the first
         behind = ndimage.gaussian_filter((behind + echo * _shift(behind, d)) / (1 + echo),
