@@ -42,6 +42,9 @@ class IPADArchConfig:
     prompt_mode: str = "learned"  # "fixed": hand-written prompts through the (trainable) text tower, APRIL-GAN-style
     adapter: str = "bottleneck"  # "linear": one linear map per tapped layer into the text space, APRIL-GAN-style
     tiling: bool = True  # False: the whole image resized to one tile-size view (the 224-px global-only ablation)
+    # resize factor applied to the input before the model sees it (maps come back at the input's size): >1 spreads
+    # a fine artifact over more patch cells, at the cost of about input_scale**2 the compute
+    input_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.prompt_mode not in PROMPT_MODES:
@@ -50,6 +53,8 @@ class IPADArchConfig:
             raise ValueError(f"adapter {self.adapter!r} not in {ADAPTERS}")
         if self.adapter == "linear" and self.anchor_steering:
             raise ValueError("adapter 'linear' has no anchor steering; set anchor_steering: false")
+        if not 0.25 <= self.input_scale <= 4.0:
+            raise ValueError(f"input_scale {self.input_scale} outside [0.25, 4]")
         if not all(0.0 <= w <= 1.0 for w in self.global_weights()):
             raise ValueError(f"global_weight {self.global_weight} outside [0, 1]")
 

@@ -153,6 +153,10 @@ class IPADCLIP(nn.Module):
 
     def _forward_image(self, x: torch.Tensor, full_maps: bool = True, maps_size: tuple[int, int] | None = None
                        ) -> IPADOutput:
+        maps_size = maps_size or tuple(x.shape[-2:])
+        if self.cfg.input_scale != 1.0:
+            x = F.interpolate(x, scale_factor=self.cfg.input_scale, mode="bilinear",
+                              antialias=self.cfg.input_scale < 1.0, align_corners=False)
         h, w = x.shape[-2:]
         p, tile = self.backbone.patch_size, self.cfg.tile_size
         hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
@@ -171,7 +175,7 @@ class IPADCLIP(nn.Module):
         class_probs, score = self.fuse(cls_logits, grid)
         if not full_maps:
             return IPADOutput(score, class_probs, grid[:, 1:].clamp(0, 1))
-        out_h, out_w = maps_size or (h, w)
+        out_h, out_w = maps_size
         # The grid covers `extent` (the input padded to whole patches): scale it with the output, then crop.
         size = (max(out_h, round(extent[0] * out_h / h)), max(out_w, round(extent[1] * out_w / w)))
         # Clamped in place and cropped as a view: the only full-size tensor made is the result.

@@ -128,6 +128,26 @@ def test_maps_size_renders_the_full_maps_at_another_size():
     assert (small.maps - resized).abs().max() < 0.02  # the same picture, made without the full-size maps
 
 
+def test_input_scale_runs_the_model_on_the_resized_input_and_returns_maps_at_input_size():
+    """input_scale=2 scores what the plain model scores on the 2x input; maps stay at the input's size."""
+    plain = create_model("ipad_clip_test").eval()
+    zoomed = create_model("ipad_clip_test", arch={"input_scale": 2}).eval()
+    zoomed.load_state_dict(plain.state_dict())
+    x = torch.rand(1, 3, 90, 130)
+    big = torch.nn.functional.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        out, ref = zoomed(x), plain(big)
+        small = zoomed(x, maps_size=(30, 40))
+    torch.testing.assert_close(out.score, ref.score)
+    torch.testing.assert_close(out.class_probs, ref.class_probs)
+    assert out.maps.shape == (1, 3, 90, 130) and small.maps.shape == (1, 3, 30, 40)
+    shrunk = torch.nn.functional.interpolate(ref.maps, size=(90, 130), mode="bilinear", antialias=True)
+    assert (out.maps - shrunk).abs().max() < 0.05  # the same picture at the input's size
+    for bad in (0.1, 5):
+        with pytest.raises(ValueError, match="input_scale"):
+            IPADArchConfig.from_dict({"input_scale": bad})
+
+
 def test_arch_options_from_text_take_their_declared_types():
     # what `ipad-iqa evaluate --methods 'ipad_clip[object_temperature=1e-2]'` and registry.yaml hand in
     cfg = IPADArchConfig.from_dict({"object_temperature": "1e-2", "tap_layers": [2, 4], "cls_weight": 1})
