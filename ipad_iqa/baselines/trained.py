@@ -46,6 +46,7 @@ TRAINED_METHODS: dict[str, TrainedMethod] = {
     "ipad_stage6": _entry("ipad", "configs/ipad_clip_s_stage6.yaml"),
     "ipad_stage7": _entry("ipad", "configs/ipad_clip_s_stage7.yaml"),
     "ipad_stage8": _entry("ipad", "configs/ipad_clip_s_stage8.yaml"),
+    "ipad_stage9": _entry("ipad", "configs/ipad_clip_s_stage9.yaml"),
 }
 
 
