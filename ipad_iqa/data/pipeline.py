@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 
 from ipad_iqa.data.synth import PARAMS, SYNTHESIZERS
 from ipad_iqa.data.synth.common import as_rgb
-from ipad_iqa.data.synth.ghosting import Scene
+from ipad_iqa.data.synth.ghosting import Scene, scene_array
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def finish(image: np.ndarray, rng: np.random.Generator, cfg: FinishConfig = DEFA
 
 def _scene_canvas(scene: Scene, size: int, seed: np.random.SeedSequence, cfg: FinishConfig) -> np.ndarray:
     """The canvas of the photo a reflection shows, drawn from its own seed stream."""
-    return prepare_canvas(scene() if callable(scene) else scene, size, np.random.default_rng(seed), cfg)
+    return prepare_canvas(scene_array(scene), size, np.random.default_rng(seed), cfg)
 
 
 def render_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,

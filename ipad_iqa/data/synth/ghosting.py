@@ -155,9 +155,14 @@ def _shift(x: np.ndarray, d: tuple[float, float]) -> np.ndarray:
     return ndimage.shift(x, shift, order=1, mode="nearest", prefilter=False)
 
 
+def scene_array(scene: Scene) -> np.ndarray:
+    """The reflected photo as an array: ``scene`` itself, or what it returns if it is a function."""
+    return scene() if callable(scene) else scene
+
+
 def _scene_array(scene: Scene, shape: tuple[int, ...]) -> np.ndarray:
-    """The reflected photo as an array (calling ``scene`` if it is a function), checked against ``shape``."""
-    picture = scene() if callable(scene) else scene
+    """:func:`scene_array`, checked against the image's ``shape``."""
+    picture = scene_array(scene)
     if picture.shape[:2] != shape:
         raise ValueError(f"reflected scene is {picture.shape[0]}x{picture.shape[1]} px, the image "
                          f"{shape[0]}x{shape[1]}: they must match")
