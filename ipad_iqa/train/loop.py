@@ -239,9 +239,11 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
                     stale += 1
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                             "best": best, "stale": stale, "config": cfg.to_dict()}, out_dir / "last.pt")
-                if stale >= cfg.patience:
+                # A run that has done all its steps stopped for that reason, whatever its clock or patience say.
+                if step < cfg.optim.steps and stale >= cfg.patience:
                     stop[0], stop_reason = 1, "early stopping"
-                if cfg.max_minutes and (time.perf_counter() - started) / 60 > cfg.max_minutes:
+                elif step < cfg.optim.steps and cfg.max_minutes and \
+                        (time.perf_counter() - started) / 60 > cfg.max_minutes:
                     stop[0], stop_reason = 1, "time budget"
             if world > 1:
                 dist.broadcast(stop, 0)

@@ -180,3 +180,11 @@ def test_export_last_script_writes_the_final_state(clean_pool, tmp_path, monkeyp
         assert torch.equal(tensor, state[name].to(tensor.dtype)), name
     with pytest.raises(SystemExit, match="already exists"):
         module.main()
+
+
+@pytest.mark.parametrize(("val_every", "steps_done", "reason"), [(1, 1, "time budget"), (4, 4, "steps")])
+def test_stop_reason_is_the_budget_only_when_steps_were_left(clean_pool, tmp_path, val_every, steps_done, reason):
+    """A run past its time budget at its last validation has still done every step (stage 8 was logged as cut)."""
+    cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path / "run", f"val_every={val_every}", "max_minutes=1e-9"))
+    summary = train(cfg)
+    assert (summary["steps"], summary["stop_reason"]) == (steps_done, reason)
