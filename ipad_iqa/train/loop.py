@@ -240,10 +240,10 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                             "best": best, "stale": stale, "config": cfg.to_dict()}, out_dir / "last.pt")
                 # A run that has done all its steps stopped for that reason, whatever its clock or patience say.
-                if step < cfg.optim.steps and stale >= cfg.patience:
+                steps_left = step < cfg.optim.steps
+                if steps_left and stale >= cfg.patience:
                     stop[0], stop_reason = 1, "early stopping"
-                elif step < cfg.optim.steps and cfg.max_minutes and \
-                        (time.perf_counter() - started) / 60 > cfg.max_minutes:
+                elif steps_left and cfg.max_minutes and (time.perf_counter() - started) / 60 > cfg.max_minutes:
                     stop[0], stop_reason = 1, "time budget"
             if world > 1:
                 dist.broadcast(stop, 0)

@@ -182,9 +182,14 @@ def test_export_last_script_writes_the_final_state(clean_pool, tmp_path, monkeyp
         module.main()
 
 
-@pytest.mark.parametrize(("val_every", "steps_done", "reason"), [(1, 1, "time budget"), (4, 4, "steps")])
-def test_stop_reason_is_the_budget_only_when_steps_were_left(clean_pool, tmp_path, val_every, steps_done, reason):
-    """A run past its time budget at its last validation has still done every step (stage 8 was logged as cut)."""
-    cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path / "run", f"val_every={val_every}", "max_minutes=1e-9"))
+@pytest.mark.parametrize(("limit", "val_every", "steps_done", "reason"), [
+    ("max_minutes=1e-9", 1, 1, "time budget"), ("max_minutes=1e-9", 4, 4, "steps"),
+    ("patience=0", 1, 1, "early stopping"), ("patience=0", 4, 4, "steps"),
+])
+def test_stop_reason_is_a_limit_only_when_steps_were_left(clean_pool, tmp_path, limit, val_every, steps_done,
+                                                           reason):
+    """A run past its time budget or patience at its last validation has still done every step (stage 8 was
+    logged as cut)."""
+    cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path / "run", f"val_every={val_every}", limit))
     summary = train(cfg)
     assert (summary["steps"], summary["stop_reason"]) == (steps_done, reason)
