@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ipad_iqa.model.heads import fuse_probs
+from ipad_iqa.model.heads import class_token_probs, fuse_probs
 from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.model.prompts import STATES
 from ipad_iqa.model.tiling import pad_to
@@ -139,7 +139,8 @@ class DenseBaseline(nn.Module):
         return ViewOutput([logits], logits.softmax(dim=1), self.cls_head(emb), emb)
 
     def fuse(self, cls_logits: torch.Tensor, grid_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return fuse_probs(cls_logits, grid_probs, self.cfg.cls_weight, self.cfg.topk_ratio)
+        return fuse_probs(class_token_probs(cls_logits), grid_probs, self.cfg.cls_weight,
+                          self.cfg.topk_ratio)
 
     def forward(self, x: torch.Tensor) -> IPADOutput:
         """(B,3,H,W) in [0,1], any size: padded to the stride, maps cropped back to the input resolution."""

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from ipad_iqa.baselines import ops
 from ipad_iqa.baselines.base import Detector, DetectorConfig
 from ipad_iqa.io import validate_batch
-from ipad_iqa.model.heads import fuse_probs
+from ipad_iqa.model.heads import class_token_probs, fuse_probs
 from ipad_iqa.model.ipad_clip import IPADCLIP
 from ipad_iqa.model.prompts import FixedPrompts, object_vocabulary
 from ipad_iqa.output import IPADOutput
@@ -88,7 +88,8 @@ class WinCLIPDetector(Detector):
         # A view one patch thin fits no window: the whole-image prediction stands for every patch.
         grid = torch.stack(grids).mean(0) if grids else cls_logits.softmax(-1)[:, :, None, None].expand(
             -1, -1, gh, gw)
-        class_probs, score = fuse_probs(cls_logits, grid, cls_weight=0.5, topk_ratio=0.0)  # top-1: the max
+        class_probs, score = fuse_probs(class_token_probs(cls_logits), grid, cls_weight=0.5,
+                                       topk_ratio=0.0)  # top-1: the max
         return IPADOutput(score, class_probs, ops.resize(grid[:, 1:], tuple(x.shape[-2:])).clamp(0, 1))
 
     @torch.no_grad()

@@ -9,6 +9,7 @@ from ipad_iqa.utils import typed_fields
 
 PROMPT_MODES: tuple[str, ...] = ("learned", "fixed")
 ADAPTERS: tuple[str, ...] = ("bottleneck", "linear")
+CLASS_TOKEN_VIEWS: tuple[str, ...] = ("global", "tiles", "both")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class IPADArchConfig:
     smooth_sigma: float = 0.7  # Gaussian smoothing of the maps, in patch-grid cells
     topk_ratio: float = 0.02  # fraction of map pixels pooled into the map-based image probability
     cls_weight: float = 0.5  # weight of the class-token prediction in the fused class probability
+    # whose class token gives that prediction for a tiled image: the global view (the image resized to one
+    # tile), the native-scale tiles (per class, the most confident tile: the scale and crop the class token is
+    # trained on, each crop labelled by the artifact it holds), or the mean of the two
+    class_token_view: str = "global"
     tile_size: int = 224  # native-scale tile edge; also the size of the global view
     tile_overlap: int = 32
     tile_batch: int = 16  # tiles per forward chunk: bounds memory, never mixes images
@@ -49,6 +54,8 @@ class IPADArchConfig:
     def __post_init__(self) -> None:
         if self.prompt_mode not in PROMPT_MODES:
             raise ValueError(f"prompt_mode {self.prompt_mode!r} not in {PROMPT_MODES}")
+        if self.class_token_view not in CLASS_TOKEN_VIEWS:
+            raise ValueError(f"class_token_view {self.class_token_view!r} not in {CLASS_TOKEN_VIEWS}")
         if self.adapter not in ADAPTERS:
             raise ValueError(f"adapter {self.adapter!r} not in {ADAPTERS}")
         if self.adapter == "linear" and self.anchor_steering:

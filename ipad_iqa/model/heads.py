@@ -83,10 +83,15 @@ def topk_pool(maps: torch.Tensor, ratio: float) -> torch.Tensor:
     return flat.topk(k, dim=-1).values.mean(-1)
 
 
-def fuse_probs(cls_logits: torch.Tensor, grid_probs: torch.Tensor, cls_weight: float, topk_ratio: float
+def class_token_probs(cls_logits: torch.Tensor) -> torch.Tensor:
+    """Artifact probabilities (B,3) of a class-token prediction over the states (B,4)."""
+    return cls_logits.softmax(dim=-1)[:, 1:]
+
+
+def fuse_probs(cls_probs: torch.Tensor, grid_probs: torch.Tensor, cls_weight: float, topk_ratio: float
                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """class_probs (B,3): class-token softmax fused with top-k pooled maps (B,4,h,w); score = 1 - max class."""
-    cls_probs = cls_logits.softmax(dim=-1)[:, 1:]
+    """class_probs (B,3): class-token artifact probabilities (B,3) fused with top-k pooled maps (B,4,h,w);
+    score = 1 - max class."""
     pooled = topk_pool(grid_probs[:, 1:], topk_ratio)
     class_probs = cls_weight * cls_probs + (1 - cls_weight) * pooled
     score = 1 - class_probs.max(dim=-1, keepdim=True).values

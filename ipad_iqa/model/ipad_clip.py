@@ -12,7 +12,14 @@ from torch import nn
 
 from ipad_iqa.model.backbone import ClipBackbone
 from ipad_iqa.model.config import IPADArchConfig
-from ipad_iqa.model.heads import AnchorAdapter, LinearAdapter, anchor_logits, fuse_probs, gaussian_smooth
+from ipad_iqa.model.heads import (
+    AnchorAdapter,
+    LinearAdapter,
+    anchor_logits,
+    class_token_probs,
+    fuse_probs,
+    gaussian_smooth,
+)
 from ipad_iqa.model.prompts import (
     STATES,
     FixedPrompts,
@@ -132,7 +139,7 @@ class IPADCLIP(nn.Module):
 
     def fuse(self, cls_logits: torch.Tensor, grid_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """class_probs (B,3) from the class token fused with top-k pooled maps; score = 1 - P(any artifact)."""
-        return fuse_probs(cls_logits, grid_probs, self.cfg.cls_weight, self.cfg.topk_ratio)
+        return fuse_probs(class_token_probs(cls_logits), grid_probs, self.cfg.cls_weight, self.cfg.topk_ratio)
 
     # ------------------------------------------------------------------ images
     def forward(self, x: torch.Tensor, full_maps: bool = True, maps_size: tuple[int, int] | None = None
@@ -163,16 +170,16 @@ class IPADCLIP(nn.Module):
         t = self.text_anchors()
         if not self.cfg.tiling:  # one resized view covers the whole image
             view = self.forward_views(self.global_view(x), t)
-            grid, cls_logits, extent = view.probs, view.cls_logits, (h, w)
+            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (h, w)
         elif hp <= tile and wp <= tile:
             view = self.forward_views(self.normalize(pad_to(x, hp, wp)), t)
-            grid, cls_logits, extent = view.probs, view.cls_logits, (hp, wp)
+            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (hp, wp)
         else:
             hp, wp = max(hp, tile), max(wp, tile)
-            grid, cls_logits = self._tiled(x, hp, wp, t)
+            grid, cls_probs = self._tiled(x, hp, wp, t)
             extent = (hp, wp)
         grid = gaussian_smooth(grid, self.cfg.smooth_sigma)
-        class_probs, score = self.fuse(cls_logits, grid)
+        class_probs, score = fuse_probs(cls_probs, grid, self.cfg.cls_weight, self.cfg.topk_ratio)
         if not full_maps:
             return IPADOutput(score, class_probs, grid[:, 1:].clamp(0, 1))
         out_h, out_w = maps_size
@@ -201,7 +208,10 @@ class IPADCLIP(nn.Module):
             yield chunk, self.normalize(tiles)
 
     def _tiled(self, x: torch.Tensor, hp: int, wp: int, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global view for context and object weights, plus native-scale tiles stitched on the patch grid."""
+        """Global view for context and object weights, plus native-scale tiles stitched on the patch grid.
+
+        Returns the stitched grid and the class-token artifact probabilities (1,3) of ``class_token_view``.
+        """
         p, tile = self.backbone.patch_size, self.cfg.tile_size
         glob = self.forward_views(self.global_view(x), t)
         anchors = image_anchors(t, glob.cls_emb, self.cfg.object_temperature)
@@ -210,9 +220,11 @@ class IPADCLIP(nn.Module):
         weight = blend_window(cells, self.cfg.tile_overlap // p, x.dtype, x.device)
         acc = x.new_zeros(1, len(STATES), hp // p, wp // p)
         wsum = x.new_zeros(1, 1, hp // p, wp // p)
+        tile_cls = x.new_zeros(1, len(STATES) - 1)
         for chunk, tiles in self.tile_batches(x, hp, wp):
-            probs = self.forward_views(tiles, t, anchors.expand(len(chunk), -1, -1)).probs
-            for (y, xx), pr in zip(chunk, probs, strict=True):
+            view = self.forward_views(tiles, t, anchors.expand(len(chunk), -1, -1))
+            tile_cls = torch.maximum(tile_cls, class_token_probs(view.cls_logits).amax(0, keepdim=True))
+            for (y, xx), pr in zip(chunk, view.probs, strict=True):
                 cy, cx = y // p, xx // p
                 acc[..., cy: cy + cells, cx: cx + cells] += pr * weight
                 wsum[..., cy: cy + cells, cx: cx + cells] += weight
@@ -221,4 +233,6 @@ class IPADCLIP(nn.Module):
         per_class = self.cfg.global_weights()
         # the clean state's map is never read (maps and fusion use the artifact states); it takes the mean
         beta = x.new_tensor((sum(per_class) / len(per_class), *per_class)).view(1, len(STATES), 1, 1)
-        return (1 - beta) * tiled + beta * glob_up, glob.cls_logits
+        glob_cls = class_token_probs(glob.cls_logits)
+        cls_probs = {"global": glob_cls, "tiles": tile_cls, "both": (glob_cls + tile_cls) / 2}
+        return (1 - beta) * tiled + beta * glob_up, cls_probs[self.cfg.class_token_view]

@@ -7,6 +7,8 @@ import torch
 
 from ipad_iqa import create_model
 from ipad_iqa.model.config import IPADArchConfig
+from ipad_iqa.model.heads import fuse_probs
+from ipad_iqa.model.prompts import image_anchors
 from ipad_iqa.model.tiling import tile_starts
 
 
@@ -31,8 +33,9 @@ def test_position_embedding_is_not_modified(model):
 def test_tiled_equals_untiled_at_tile_size(model):
     x = torch.rand(1, 3, 64, 64)  # ipad_clip_test tiles are 64 px
     single = model(x)
-    grid, cls_logits = model._tiled(x, 64, 64, model.text_anchors())
-    class_probs, score = model.fuse(cls_logits, model_smooth(model, grid))
+    grid, cls_probs = model._tiled(x, 64, 64, model.text_anchors())
+    class_probs, score = fuse_probs(cls_probs, model_smooth(model, grid), model.cfg.cls_weight,
+                                    model.cfg.topk_ratio)
     torch.testing.assert_close(class_probs, single.class_probs, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(score, single.score, atol=1e-5, rtol=1e-5)
 
@@ -180,3 +183,36 @@ def test_per_class_global_weight_mixes_each_class_on_its_own():
     same = create_model("ipad_clip_test", arch={"global_weight": [0.25, 0.25, 0.25]})(x)
     torch.testing.assert_close(same.maps, outs[0.25].maps)
     torch.testing.assert_close(same.class_probs, outs[0.25].class_probs)
+
+
+def test_class_token_view_of_tiled_images():
+    """'tiles' takes, per class, the most confident tile's class token; 'both' the mean with the global view's;
+    the maps never change, and an image that fits one tile has only one class token to read."""
+    x = torch.rand(1, 3, 150, 170, generator=torch.Generator().manual_seed(2))
+    outs = {v: create_model("ipad_clip_test", arch={"class_token_view": v})(x)
+            for v in ("global", "tiles", "both")}
+    for v in ("tiles", "both"):
+        assert torch.equal(outs[v].maps, outs["global"].maps)
+    assert not torch.allclose(outs["tiles"].class_probs, outs["global"].class_probs)
+    torch.testing.assert_close(outs["both"].class_probs,
+                               (outs["global"].class_probs + outs["tiles"].class_probs) / 2)
+
+    model = create_model("ipad_clip_test", arch={"class_token_view": "tiles", "cls_weight": 1.0})
+    t = model.text_anchors()
+    glob = model.forward_views(model.global_view(x), t)
+    anchors = image_anchors(t, glob.cls_emb, model.cfg.object_temperature)
+    per_tile = torch.cat([model.forward_views(tiles, t, anchors.expand(len(chunk), -1, -1)).cls_logits
+                          for chunk, tiles in model.tile_batches(x, 160, 176)])
+    assert per_tile.shape[0] > 1
+    expected = per_tile.softmax(-1)[:, 1:].amax(0, keepdim=True)
+    torch.testing.assert_close(model(x).class_probs, expected)
+
+    small = torch.rand(1, 3, 60, 50, generator=torch.Generator().manual_seed(3))
+    a, b = (create_model("ipad_clip_test", arch={"class_token_view": v})(small) for v in ("global", "tiles"))
+    for u, w in zip(a, b, strict=True):
+        assert torch.equal(u, w)
+
+
+def test_class_token_view_is_checked():
+    with pytest.raises(ValueError, match="class_token_view 'tile' not in"):
+        IPADArchConfig(class_token_view="tile")
