@@ -12,7 +12,9 @@ import pytest
 from PIL import Image
 
 from ipad_iqa.cli.main import main
-from ipad_iqa.eval.harness import real_samples
+from ipad_iqa.eval.cache import PredictionCache
+from ipad_iqa.eval.harness import benchmark_samples, real_samples
+from ipad_iqa.model.prompts import STATES
 
 SIZE = 64
 
@@ -222,6 +224,36 @@ def test_real_bootstrap_script(real_dir: Path, tmp_path: Path, monkeypatch, caps
     assert cells[1] == "2 / 2" and cells[2] == f"{first:.3f}" and cells[3] == f"{second:.3f}"
     lo, hi = (float(v) for v in cells[4].split("[")[1].rstrip("] |").split(", "))
     assert lo <= first - second <= hi
+
+
+def test_score_levels_script(benchmark: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """docs/scripts/score_levels.py summarises each label's cached scores, and says which method is missing."""
+    import importlib.util
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "scripts" / "score_levels.py"
+    spec = importlib.util.spec_from_file_location("score_levels", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "report"
+    assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "spectral", "--out", str(out),
+                 "--no-progress"]) == 0
+    argv = ["score_levels.py", "--benchmark", str(benchmark), "--split", "test", "--report", str(out), "spectral"]
+    monkeypatch.setattr(sys, "argv", argv)
+    capsys.readouterr()  # what evaluate printed
+    module.main()
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
+    samples = benchmark_samples(benchmark, "test")
+    cache = PredictionCache(out / "cache", "spectral")
+    for cells in rows:
+        label = STATES.index(cells[1])
+        scores = np.array([cache.load(s.key).score for s in samples if s.label == label])
+        assert int(cells[2]) == scores.size and cells[3] == f"{scores.mean():.3f}"
+        assert cells[4] == f"{np.median(scores):.3f}"
+    assert sum(int(cells[2]) for cells in rows) == len(samples)
+    monkeypatch.setattr(sys, "argv", argv[:-1] + ["entropy"])
+    with pytest.raises(SystemExit, match="entropy: .* images not in"):
+        module.main()
 
 
 def test_method_options_with_lists(benchmark: Path, tmp_path: Path, capsys) -> None:
