@@ -3,7 +3,6 @@ mkdocstrings failures are errors), every nav page exists, and the pages generate
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -18,13 +17,6 @@ DOCS = ROOT / "docs"
 pytest.importorskip("mkdocs")
 pytest.importorskip("mkdocstrings")
 pytest.importorskip("material")
-
-
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, DOCS / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _nav_pages(node) -> list[str]:
@@ -52,9 +44,9 @@ def test_every_nav_page_exists():
     assert not missing
 
 
-def test_cli_reference_is_current():
+def test_cli_reference_is_current(docs_script):
     """docs/cli.md must match the parsers; regenerate with `python docs/scripts/gen_cli_reference.py`."""
-    assert (DOCS / "cli.md").read_text(encoding="utf-8") == _load_script("gen_cli_reference").render(), (
+    assert (DOCS / "cli.md").read_text(encoding="utf-8") == docs_script("gen_cli_reference").render(), (
         "docs/cli.md is out of date: run python docs/scripts/gen_cli_reference.py")
 
 
@@ -97,9 +89,9 @@ def test_site_builds_strict(tmp_path):
     assert "ipad_iqa.model.ipad_clip.IPADCLIP" in api  # mkdocstrings rendered the model package
 
 
-def test_home_figure_script_reruns(tmp_path):
+def test_home_figure_script_reruns(tmp_path, docs_script):
     """The lead regenerates the Home figure after the weights land: the script must run as committed."""
-    script = _load_script("make_home_figure")
+    script = docs_script("make_home_figure")
     assert script.main(["--metric", "ipad_clip_test", "--out-dir", str(tmp_path)]) == 0
     assert (tmp_path / "maps.png").stat().st_size > 0
     caption = (tmp_path / "caption.md").read_text(encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -199,15 +200,9 @@ def test_evaluate_real(real_dir: Path, tmp_path: Path) -> None:
     assert "| spectral | 1.000 | 1.000 |" in fragment and "| 2 |" in fragment  # n_pairs printed as a count
 
 
-def test_real_bootstrap_script(real_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_real_bootstrap_script(real_dir: Path, tmp_path: Path, monkeypatch, capsys, docs_script) -> None:
     """docs/scripts/real_bootstrap.py reads two methods' cached predictions and brackets their difference."""
-    import importlib.util
-    import sys
-
-    script = Path(__file__).resolve().parents[2] / "docs" / "scripts" / "real_bootstrap.py"
-    spec = importlib.util.spec_from_file_location("real_bootstrap", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = docs_script("real_bootstrap")
     out = tmp_path / "real_report"
     argv = ["real_bootstrap.py", "--real", str(real_dir), "--report", str(out), "spectral", "entropy", "--draws", "50"]
     monkeypatch.setattr(sys, "argv", argv)
@@ -226,15 +221,9 @@ def test_real_bootstrap_script(real_dir: Path, tmp_path: Path, monkeypatch, caps
     assert lo <= first - second <= hi
 
 
-def test_score_levels_script(benchmark: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_score_levels_script(benchmark: Path, tmp_path: Path, monkeypatch, capsys, docs_script) -> None:
     """docs/scripts/score_levels.py summarises each label's cached scores, and says which method is missing."""
-    import importlib.util
-    import sys
-
-    script = Path(__file__).resolve().parents[2] / "docs" / "scripts" / "score_levels.py"
-    spec = importlib.util.spec_from_file_location("score_levels", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = docs_script("score_levels")
     out = tmp_path / "report"
     assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "spectral", "--out", str(out),
                  "--no-progress"]) == 0

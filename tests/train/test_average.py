@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors import safe_open
@@ -101,3 +103,21 @@ def test_other_tensors_and_non_finite_values_are_refused(two_files, tmp_path) ->
     with pytest.raises(WeightsError, match="not a readable safetensors"):
         average_weights([(a, 0.5), (tmp_path, 0.5)], tmp_path / "x.safetensors")
 
+
+
+def test_script_parses_members_and_reports_refusals(two_files, tmp_path, monkeypatch, capsys, docs_script) -> None:
+    import argparse
+    import sys
+
+    module = docs_script("average_weights")
+    assert module.member("runs/a:b.safetensors:0.25") == (Path("runs/a:b.safetensors"), 0.25)
+    for bad in ("a.safetensors", ":0.5", "a.safetensors:half"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            module.member(bad)
+    a, b = two_files
+    out = tmp_path / "avg.safetensors"
+    monkeypatch.setattr(sys, "argv", ["average_weights.py", str(out), f"{a}:0.5", f"{b}:0.5"])
+    module.main()
+    assert f"{out}: sha256 {sha256_file(out)}" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="error: .*already exists"):
+        module.main()

@@ -155,20 +155,15 @@ def test_two_process_ddp_on_cpu(clean_pool, tmp_path):
     assert (out / "best.safetensors").is_file()
 
 
-def test_export_last_script_writes_the_final_state(clean_pool, tmp_path, monkeypatch, capsys):
+def test_export_last_script_writes_the_final_state(clean_pool, tmp_path, monkeypatch, capsys, docs_script):
     """docs/scripts/export_last.py writes last.pt's model (not the best validation's) and never overwrites."""
-    import importlib.util
-
     from safetensors.torch import load_file
 
     from ipad_iqa.weights import read_metadata
 
     out = tmp_path / "run"
     assert main(["train", "--config", str(CONFIG), "--clean-dir", str(clean_pool), "--out", str(out)]) == 0
-    script = Path(__file__).resolve().parents[2] / "docs" / "scripts" / "export_last.py"
-    spec = importlib.util.spec_from_file_location("export_last", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = docs_script("export_last")
     target = out / "last.safetensors"
     monkeypatch.setattr(sys, "argv", ["export_last.py", str(out / "last.pt"), str(target)])
     module.main()
