@@ -10,6 +10,7 @@ from ipad_iqa.utils import typed_fields
 PROMPT_MODES: tuple[str, ...] = ("learned", "fixed")
 ADAPTERS: tuple[str, ...] = ("bottleneck", "linear")
 CLASS_TOKEN_VIEWS: tuple[str, ...] = ("global", "tiles", "both")
+TILE_ANCHORS: tuple[str, ...] = ("global", "own")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class IPADArchConfig:
     tile_size: int = 224  # native-scale tile edge; also the size of the global view
     tile_overlap: int = 32
     tile_batch: int = 16  # tiles per forward chunk: bounds memory, never mixes images
+    # whose class token weighs the objects of a tile's anchors: the global view's (one context for the whole
+    # image) or the tile's own (as every training crop does)
+    tile_anchors: str = "global"
     # share of the global view in the stitched maps of tiled images: one value, or one per artifact class
     # (ghosting, flare, moire), since the classes are seen at different scales
     global_weight: float | tuple[float, float, float] = 0.25
@@ -56,6 +60,8 @@ class IPADArchConfig:
             raise ValueError(f"prompt_mode {self.prompt_mode!r} not in {PROMPT_MODES}")
         if self.class_token_view not in CLASS_TOKEN_VIEWS:
             raise ValueError(f"class_token_view {self.class_token_view!r} not in {CLASS_TOKEN_VIEWS}")
+        if self.tile_anchors not in TILE_ANCHORS:
+            raise ValueError(f"tile_anchors {self.tile_anchors!r} not in {TILE_ANCHORS}")
         if self.adapter not in ADAPTERS:
             raise ValueError(f"adapter {self.adapter!r} not in {ADAPTERS}")
         if self.adapter == "linear" and self.anchor_steering:

@@ -122,7 +122,8 @@ class IPADCLIP(nn.Module):
                       ) -> ViewOutput:
         """Run normalised views (B,3,h,w), h,w multiples of the patch, against text anchors t (K,O,D).
 
-        ``anchors`` (B,K,D) overrides the per-view anchors (tiles use those of their image's global view).
+        ``anchors`` (B,K,D) overrides the per-view anchors (tiles use those of their image's global view, unless
+        ``tile_anchors`` is "own").
         """
         cls_emb, taps = self.backbone(views)
         if anchors is None:
@@ -208,7 +209,8 @@ class IPADCLIP(nn.Module):
             yield chunk, self.normalize(tiles)
 
     def _tiled(self, x: torch.Tensor, hp: int, wp: int, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global view for context and object weights, plus native-scale tiles stitched on the patch grid.
+        """Global view for context (and the tiles' object weights, unless ``tile_anchors`` is "own"), plus
+        native-scale tiles stitched on the patch grid.
 
         Returns the stitched grid and the class-token artifact probabilities (1,3) of ``class_token_view``.
         """
@@ -221,8 +223,9 @@ class IPADCLIP(nn.Module):
         acc = x.new_zeros(1, len(STATES), hp // p, wp // p)
         wsum = x.new_zeros(1, 1, hp // p, wp // p)
         tile_cls = x.new_zeros(1, len(STATES) - 1)
+        own = self.cfg.tile_anchors == "own"
         for chunk, tiles in self.tile_batches(x, hp, wp):
-            view = self.forward_views(tiles, t, anchors.expand(len(chunk), -1, -1))
+            view = self.forward_views(tiles, t, None if own else anchors.expand(len(chunk), -1, -1))
             tile_cls = torch.maximum(tile_cls, class_token_probs(view.cls_logits).amax(0, keepdim=True))
             for (y, xx), pr in zip(chunk, view.probs, strict=True):
                 cy, cx = y // p, xx // p

@@ -9,7 +9,7 @@ from ipad_iqa import create_model
 from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.heads import fuse_probs
 from ipad_iqa.model.prompts import image_anchors
-from ipad_iqa.model.tiling import tile_starts
+from ipad_iqa.model.tiling import blend_window, tile_starts
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +216,34 @@ def test_class_token_view_of_tiled_images():
 def test_class_token_view_is_checked():
     with pytest.raises(ValueError, match="class_token_view 'tile' not in"):
         IPADArchConfig(class_token_view="tile")
+
+
+def test_tile_anchors_own_uses_each_tiles_class_token():
+    """'own': every tile's anchors come from its own class token, as in training; 'global' (the default) from
+    the global view's. With one tile covering the image there is nothing to choose."""
+    x = torch.rand(1, 3, 150, 170, generator=torch.Generator().manual_seed(4))
+    arch = {"tile_anchors": "own", "class_token_view": "tiles", "global_weight": 0.0, "smooth_sigma": 0.0}
+    model = create_model("ipad_clip_test", arch=arch)
+    t = model.text_anchors()
+    p, cells = model.backbone.patch_size, model.cfg.tile_size // model.backbone.patch_size
+    acc, wsum = torch.zeros(1, 4, 10, 11), torch.zeros(1, 1, 10, 11)
+    weight = blend_window(cells, model.cfg.tile_overlap // p, x.dtype, x.device)
+    tile_cls = []
+    for chunk, tiles in model.tile_batches(x, 160, 176):
+        for (y, xx), tile in zip(chunk, tiles, strict=True):
+            view = model.forward_views(tile[None], t)  # no anchors given: the tile's own
+            acc[..., y // p: y // p + cells, xx // p: xx // p + cells] += view.probs * weight
+            wsum[..., y // p: y // p + cells, xx // p: xx // p + cells] += weight
+            tile_cls.append(view.cls_logits.softmax(-1)[:, 1:])
+    grid, cls_probs = model._tiled(x, 160, 176, t)
+    torch.testing.assert_close(grid, acc / wsum)
+    torch.testing.assert_close(cls_probs, torch.cat(tile_cls).amax(0, keepdim=True))
+    shared = create_model("ipad_clip_test", arch={**arch, "tile_anchors": "global"})._tiled(x, 160, 176, t)[0]
+    assert not torch.allclose(shared, grid)
+
+    small = torch.rand(1, 3, 60, 50, generator=torch.Generator().manual_seed(5))
+    a, b = (create_model("ipad_clip_test", arch={"tile_anchors": v})(small) for v in ("global", "own"))
+    for u, w in zip(a, b, strict=True):
+        assert torch.equal(u, w)
+    with pytest.raises(ValueError, match="tile_anchors 'tile' not in"):
+        IPADArchConfig(tile_anchors="tile")
