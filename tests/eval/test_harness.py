@@ -254,3 +254,19 @@ def test_method_options_with_lists(benchmark: Path, tmp_path: Path, capsys) -> N
     assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "spectral,ipad_clip_test[tiling=false",
                  "--out", str(out), "--no-progress"]) == 2
     assert "--methods: unclosed '['" in capsys.readouterr().err
+
+
+def test_object_weights_script(benchmark: Path, monkeypatch, capsys, docs_script) -> None:
+    """docs/scripts/object_weights.py: one weight per (image, object), summing to 1, so uniform lies within."""
+    module = docs_script("object_weights")
+    monkeypatch.setattr(sys, "argv", ["object_weights.py", "--benchmark", str(benchmark), "--split", "test",
+                                      "--metric", "ipad_clip_test"])
+    module.main()
+    first, second = capsys.readouterr().out.splitlines()
+    n = len(benchmark_samples(benchmark, "test"))
+    words = first.replace(",", "").replace("(", "").replace(")", "").split()
+    assert int(words[0]) == n and words[1] == "images"
+    objects = int(words[2])
+    lo, hi = (float(v) for v in words[6].split("-"))
+    assert lo <= 1 / objects <= hi and float(words[8]) == round(1 / objects, 4)
+    assert [part.split()[0] for part in second.split(": ")[1].split(", ")] == list(STATES)
