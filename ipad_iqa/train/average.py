@@ -1,7 +1,7 @@
 """Weighted averages of checkpoints of one architecture ("weight soups").
 
-Checkpoints continued from a common start lie in one basin of the loss, so a convex combination of their weights
-is itself a working model; it can keep what each of them learned from a different data mix without more
+Checkpoints continued from a common start usually lie in one basin of the loss, so a convex combination of their
+weights is itself a working model; it can keep what each of them learned from a different data mix without more
 training, which is the only lever that costs no compute on a CPU budget.
 """
 
@@ -50,9 +50,6 @@ def average_weights(members: Sequence[tuple[str | os.PathLike, float]], out: str
 
     first_path = Path(members[0][0])
     first_state, first_meta = _read(first_path)
-    first_cfg = first_meta.get("config")
-    if not isinstance(first_cfg, dict):
-        raise WeightsError(f"{first_path}: no training config in its metadata; not written by `ipad-iqa train`")
     acc = {k: v.float() * coefs[0] if v.is_floating_point() else v for k, v in first_state.items()}
     listed = []
     for i, (path, coef) in enumerate(members):
@@ -61,7 +58,7 @@ def average_weights(members: Sequence[tuple[str | os.PathLike, float]], out: str
         cfg = meta.get("config")
         if not isinstance(cfg, dict):
             raise WeightsError(f"{path}: no training config in its metadata; not written by `ipad-iqa train`")
-        differ = [k for k in MODEL_KEYS if cfg.get(k) != first_cfg.get(k)]
+        differ = [k for k in MODEL_KEYS if cfg.get(k) != first_meta["config"].get(k)]  # checked at i == 0
         if meta.get("start_sha256") != first_meta.get("start_sha256"):
             differ.append("start_sha256")
         if differ:
