@@ -11,6 +11,7 @@ PROMPT_MODES: tuple[str, ...] = ("learned", "fixed")
 ADAPTERS: tuple[str, ...] = ("bottleneck", "linear")
 CLASS_TOKEN_VIEWS: tuple[str, ...] = ("global", "tiles", "both")
 TILE_ANCHORS: tuple[str, ...] = ("global", "own")
+MAP_GATES: tuple[str, ...] = ("none", "class_token")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class IPADArchConfig:
     adapter_reduction: int = 4
     steer_temperature: float = 0.1
     smooth_sigma: float = 0.7  # Gaussian smoothing of the maps, in patch-grid cells
+    # "class_token": each view's artifact maps become the geometric mean of the map and that view's class-token
+    # probability of the class (heads.gate_maps), so a tile its class token deems clean keeps little of any map
+    map_gate: str = "none"
     topk_ratio: float = 0.02  # fraction of map pixels pooled into the map-based image probability
     cls_weight: float = 0.5  # weight of the class-token prediction in the fused class probability
     # whose class token gives that prediction for a tiled image: the global view (the image resized to one
@@ -60,6 +64,8 @@ class IPADArchConfig:
             raise ValueError(f"prompt_mode {self.prompt_mode!r} not in {PROMPT_MODES}")
         if self.class_token_view not in CLASS_TOKEN_VIEWS:
             raise ValueError(f"class_token_view {self.class_token_view!r} not in {CLASS_TOKEN_VIEWS}")
+        if self.map_gate not in MAP_GATES:
+            raise ValueError(f"map_gate {self.map_gate!r} not in {MAP_GATES}")
         if self.tile_anchors not in TILE_ANCHORS:
             raise ValueError(f"tile_anchors {self.tile_anchors!r} not in {TILE_ANCHORS}")
         if self.adapter not in ADAPTERS:

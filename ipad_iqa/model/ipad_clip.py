@@ -18,6 +18,7 @@ from ipad_iqa.model.heads import (
     anchor_logits,
     class_token_probs,
     fuse_probs,
+    gate_maps,
     gaussian_smooth,
 )
 from ipad_iqa.model.prompts import (
@@ -138,6 +139,13 @@ class IPADCLIP(nn.Module):
         cls_logits = anchor_logits(cls_emb[:, None], anchors, scale)[:, 0]
         return ViewOutput(layer_logits, probs, cls_logits, cls_emb)
 
+    def view_maps(self, view: ViewOutput) -> torch.Tensor:
+        """The state maps (B,4,gh,gw) a view contributes: its probabilities, gated by its class token when
+        ``map_gate`` is "class_token"."""
+        if self.cfg.map_gate == "none":
+            return view.probs
+        return gate_maps(view.probs, class_token_probs(view.cls_logits))
+
     def fuse(self, cls_logits: torch.Tensor, grid_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """class_probs (B,3) from the class token fused with top-k pooled maps; score = 1 - P(any artifact)."""
         return fuse_probs(class_token_probs(cls_logits), grid_probs, self.cfg.cls_weight, self.cfg.topk_ratio)
@@ -171,10 +179,10 @@ class IPADCLIP(nn.Module):
         t = self.text_anchors()
         if not self.cfg.tiling:  # one resized view covers the whole image
             view = self.forward_views(self.global_view(x), t)
-            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (h, w)
+            grid, cls_probs, extent = self.view_maps(view), class_token_probs(view.cls_logits), (h, w)
         elif hp <= tile and wp <= tile:
             view = self.forward_views(self.normalize(pad_to(x, hp, wp)), t)
-            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (hp, wp)
+            grid, cls_probs, extent = self.view_maps(view), class_token_probs(view.cls_logits), (hp, wp)
         else:
             hp, wp = max(hp, tile), max(wp, tile)
             grid, cls_probs = self._tiled(x, hp, wp, t)
@@ -227,12 +235,12 @@ class IPADCLIP(nn.Module):
         for chunk, tiles in self.tile_batches(x, hp, wp):
             view = self.forward_views(tiles, t, None if own else anchors.expand(len(chunk), -1, -1))
             tile_cls = torch.maximum(tile_cls, class_token_probs(view.cls_logits).amax(0, keepdim=True))
-            for (y, xx), pr in zip(chunk, view.probs, strict=True):
+            for (y, xx), pr in zip(chunk, self.view_maps(view), strict=True):
                 cy, cx = y // p, xx // p
                 acc[..., cy: cy + cells, cx: cx + cells] += pr * weight
                 wsum[..., cy: cy + cells, cx: cx + cells] += weight
         tiled = acc / wsum
-        glob_up = F.interpolate(glob.probs, size=tiled.shape[-2:], mode="bilinear", align_corners=False)
+        glob_up = F.interpolate(self.view_maps(glob), size=tiled.shape[-2:], mode="bilinear", align_corners=False)
         per_class = self.cfg.global_weights()
         # the clean state's map is never read (maps and fusion use the artifact states); it takes the mean
         beta = x.new_tensor((sum(per_class) / len(per_class), *per_class)).view(1, len(STATES), 1, 1)

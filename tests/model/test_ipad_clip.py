@@ -247,3 +247,19 @@ def test_tile_anchors_own_uses_each_tiles_class_token():
         assert torch.equal(u, w)
     with pytest.raises(ValueError, match="tile_anchors 'tile' not in"):
         IPADArchConfig(tile_anchors="tile")
+
+
+def test_map_gate_class_token():
+    """'class_token': each artifact map is the geometric mean of itself and its view's class-token probability."""
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(6))  # one view: the test tile is 64 px
+    plain = create_model("ipad_clip_test", arch={"smooth_sigma": 0.0})
+    gated = create_model("ipad_clip_test", arch={"smooth_sigma": 0.0, "map_gate": "class_token"})
+    cls = plain.forward_views(plain.normalize(x), plain.text_anchors()).cls_logits.softmax(-1)[:, 1:]
+    expected = (plain(x, full_maps=False).maps * cls[:, :, None, None]).sqrt()
+    torch.testing.assert_close(gated(x, full_maps=False).maps, expected)
+
+    big = torch.rand(1, 3, 150, 170, generator=torch.Generator().manual_seed(7))
+    a, b = plain(big), gated(big)
+    assert not torch.allclose(a.maps, b.maps) and b.maps.min() >= 0 and b.maps.max() <= 1
+    with pytest.raises(ValueError, match="map_gate 'tiles' not in"):
+        IPADArchConfig(map_gate="tiles")
