@@ -4,7 +4,8 @@ Inputs are files, folders (image files by extension) and glob patterns. Files th
 reported in the ``error`` column and the run goes on.
 
 Exit codes: 0 every input was scored; 3 at least one input failed (see the error column); 2 usage error
-(bad option or no PATH, unsupported output extension, unknown metric, CUDA requested but unavailable).
+(bad option or no PATH, unsupported output extension, unknown metric, a bad arch option or weights file,
+CUDA requested but unavailable).
 """
 
 from __future__ import annotations
@@ -78,7 +79,12 @@ def _positive_int(value: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
-    parser.add_argument("--metric", default="ipad_clip", help="pyiqa metric name (an ipad_clip* variant)")
+    parser.add_argument("--metric", default="ipad_clip",
+                        help="pyiqa metric name (an ipad_clip* variant); NAME[key=value,...] sets inference-time "
+                             "arch options, e.g. 'ipad_clip[class_token_view=global]'")
+    parser.add_argument("--head-weights", type=Path,
+                        help="trained weights (.safetensors, e.g. runs/NAME/best.safetensors) instead of the "
+                             "metric's registered ones")
     parser.add_argument("--out", type=_output_path, help=f"results file; format from the extension {OUTPUT_FORMATS}")
     parser.add_argument("--maps-dir", type=Path, help="write one overlay PNG per scored image into this folder")
     parser.add_argument("--batch-size", type=_positive_int, default=1,
@@ -235,9 +241,12 @@ def _fmt(value: float) -> str:
     return "" if math.isnan(value) else f"{value:.4f}"
 
 
-def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True) -> Scorer:
+def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True, head_weights: Path | None = None
+                      ) -> Scorer:
     """Build a scorer from a registered pyiqa metric that supports ``return_maps=True``.
 
+    ``metric`` may carry arch options (``NAME[key=value,...]``, as ``ipad-iqa evaluate --methods``), and
+    ``head_weights`` replaces an IPAD metric's registered weights; both only for ``ipad_clip*`` metrics.
     An IPAD-CLIP metric never makes maps at input resolution here: with ``full_maps=False`` (no overlays
     wanted) it keeps them on its patch grid, otherwise it renders them at the size the overlay is drawn at.
     """
@@ -245,15 +254,31 @@ def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True) -> Score
     import torch
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
+    from ipad_iqa.baselines import IPAD_PREFIX, split_method
     from ipad_iqa.pyiqa_plugin import IPADCLIPArch
     from ipad_iqa.viz import render_size
+    from ipad_iqa.weights import WeightsError
 
     if device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda was requested but CUDA is not available; use --device cpu")
-    if metric not in pyiqa.list_models():
+    try:
+        name, options = split_method(metric)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if name not in pyiqa.list_models():
         known = ", ".join(pyiqa.list_models(filter="ipad*")) or "none registered"
-        raise UsageError(f"unknown metric {metric!r}; IPAD metrics: {known}")
-    model = pyiqa.create_metric(metric, device=device)
+        raise UsageError(f"unknown metric {name!r}; IPAD metrics: {known}")
+    kwargs: dict = {}
+    if options or head_weights is not None:
+        if not name.startswith(IPAD_PREFIX):
+            raise UsageError(f"{name} takes no arch options or head weights (only {IPAD_PREFIX}* metrics do)")
+        kwargs = {"arch": options} if options else {}
+        if head_weights is not None:
+            kwargs["head_weights"] = str(head_weights)
+    try:
+        model = pyiqa.create_metric(name, device=device, **kwargs)
+    except (ValueError, WeightsError) as err:  # a bad option value, a missing or unfitting weights file
+        raise UsageError(f"{metric}: {err}") from None
     if isinstance(model.net, IPADCLIPArch):
         if not full_maps:
             return lambda batch: model(batch, return_maps=True, full_maps=False)
@@ -268,7 +293,8 @@ def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO |
     out = stdout or sys.stdout
     if scorer is None:
         try:
-            scorer = make_pyiqa_scorer(args.metric, args.device, full_maps=args.maps_dir is not None)
+            scorer = make_pyiqa_scorer(args.metric, args.device, full_maps=args.maps_dir is not None,
+                                       head_weights=args.head_weights)
         except UsageError as err:
             print(f"ipad-iqa score: error: {err}", file=sys.stderr)
             return EXIT_USAGE
