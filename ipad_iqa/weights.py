@@ -125,6 +125,14 @@ def read_metadata(path: str | os.PathLike) -> dict[str, object]:
     return {k: (v if k == "format" else json.loads(v)) for k, v in meta.items()}
 
 
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, object]]:
+    """The tensors and the metadata of a checkpoint; an unreadable file is a WeightsError naming it."""
+    try:
+        return load_file(str(path)), read_metadata(path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WeightsError(f"{path}: not a readable safetensors checkpoint ({err})") from err
+
+
 def read_keys(path: str | os.PathLike) -> set[str]:
     """The tensor names of a checkpoint, without loading the tensors."""
     try:
@@ -142,11 +150,8 @@ def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes
     ``only``: load just the file's keys under these prefixes (e.g. the CLIP towers of another method's
     checkpoint, whose head does not fit this model) and ignore the rest of the file.
     """
-    try:
-        state = load_file(str(path))
-        fmt = read_metadata(path).get("format")
-    except (SafetensorError, OSError, ValueError) as err:
-        raise WeightsError(f"{path}: not a readable safetensors checkpoint ({err})") from err
+    state, meta = read_checkpoint(path)
+    fmt = meta.get("format")
     if fmt != FORMAT:
         raise WeightsError(f"{path}: format {fmt!r} is not {FORMAT!r}; not an ipad-iqa checkpoint")
     if only is not None:

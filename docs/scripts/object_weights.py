@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ipad_iqa import create_model
 from ipad_iqa.eval.harness import benchmark_samples, load_rgb
-from ipad_iqa.model.prompts import STATES
+from ipad_iqa.model.prompts import STATES, object_weights
 
 
 def main() -> None:
@@ -34,12 +34,8 @@ def main() -> None:
     samples = benchmark_samples(args.benchmark, args.split)
     with torch.no_grad():
         t = model.text_anchors()  # (states, objects, dim)
-        objects = F.normalize(t.mean(0), dim=-1)
-        weights = []
-        for s in samples:
-            cls = model.forward_views(model.global_view(load_rgb(s.path)[None]), t).cls_emb
-            weights.append(torch.softmax(F.normalize(cls, dim=-1) @ objects.T / model.cfg.object_temperature, -1))
-        w = torch.cat(weights)
+        w = torch.cat([object_weights(t, model.forward_views(model.global_view(load_rgb(s.path)[None]), t).cls_emb,
+                                      model.cfg.object_temperature) for s in samples])
         tn = F.normalize(t, dim=-1)
         cos = torch.einsum("kod,kpd->kop", tn, tn)
     print(f"{w.shape[0]} images, {w.shape[1]} objects: object weights {w.min():.4f}-{w.max():.4f} "

@@ -12,6 +12,9 @@ ADAPTERS: tuple[str, ...] = ("bottleneck", "linear")
 CLASS_TOKEN_VIEWS: tuple[str, ...] = ("global", "tiles", "both")
 TILE_ANCHORS: tuple[str, ...] = ("global", "own")
 MAP_GATES: tuple[str, ...] = ("none", "class_token")
+# the options that take one of a few names, and those names
+CHOICES: dict[str, tuple[str, ...]] = {"prompt_mode": PROMPT_MODES, "class_token_view": CLASS_TOKEN_VIEWS,
+                                       "map_gate": MAP_GATES, "tile_anchors": TILE_ANCHORS, "adapter": ADAPTERS}
 
 
 @dataclass(frozen=True)
@@ -60,16 +63,9 @@ class IPADArchConfig:
     input_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.prompt_mode not in PROMPT_MODES:
-            raise ValueError(f"prompt_mode {self.prompt_mode!r} not in {PROMPT_MODES}")
-        if self.class_token_view not in CLASS_TOKEN_VIEWS:
-            raise ValueError(f"class_token_view {self.class_token_view!r} not in {CLASS_TOKEN_VIEWS}")
-        if self.map_gate not in MAP_GATES:
-            raise ValueError(f"map_gate {self.map_gate!r} not in {MAP_GATES}")
-        if self.tile_anchors not in TILE_ANCHORS:
-            raise ValueError(f"tile_anchors {self.tile_anchors!r} not in {TILE_ANCHORS}")
-        if self.adapter not in ADAPTERS:
-            raise ValueError(f"adapter {self.adapter!r} not in {ADAPTERS}")
+        for name, allowed in CHOICES.items():
+            if (value := getattr(self, name)) not in allowed:
+                raise ValueError(f"{name} {value!r} not in {allowed}")
         if self.adapter == "linear" and self.anchor_steering:
             raise ValueError("adapter 'linear' has no anchor steering; set anchor_steering: false")
         if not 0.25 <= self.input_scale <= 4.0:

@@ -169,8 +169,13 @@ class ZeroShotPrompts(nn.Module):
         return anchors.new_zeros(())
 
 
+def object_weights(t: torch.Tensor, cls_emb: torch.Tensor, temperature: float) -> torch.Tensor:
+    """w_o(I) (B, O): softmax over objects of cos(class token, object prompt averaged over states)."""
+    object_emb = F.normalize(t.mean(0), dim=-1)  # (O, D)
+    return torch.softmax(F.normalize(cls_emb, dim=-1) @ object_emb.T / temperature, dim=-1)
+
+
 def image_anchors(t: torch.Tensor, cls_emb: torch.Tensor, temperature: float) -> torch.Tensor:
-    """T_k(I) = sum_o w_o(I) t[k, o], with w = softmax over objects of cos(class token, object prompt)."""
-    object_emb = F.normalize(t.mean(0), dim=-1)  # (O, D): an object's prompts averaged over states
-    w = torch.softmax(F.normalize(cls_emb, dim=-1) @ object_emb.T / temperature, dim=-1)  # (B, O)
+    """T_k(I) = sum_o w_o(I) t[k, o], with w the image's ``object_weights``."""
+    w = object_weights(t, cls_emb, temperature)
     return F.normalize(torch.einsum("bo,kod->bkd", w, t), dim=-1)

@@ -13,19 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
-from ipad_iqa.weights import WeightsError, read_metadata, save_weights, sha256_file
+from ipad_iqa.weights import WeightsError, read_checkpoint, save_weights, sha256_file
 
 # the parts of a training config that decide the network's shape and inference; they must agree
 MODEL_KEYS: tuple[str, ...] = ("method", "variant", "arch")
-
-
-def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, object]]:
-    try:
-        return load_file(str(path)), read_metadata(path)
-    except Exception as err:  # safetensors raises its own error types
-        raise WeightsError(f"{path}: not a readable safetensors checkpoint ({err})") from err
 
 
 def average_weights(members: Sequence[tuple[str | os.PathLike, float]], out: str | os.PathLike) -> str:
@@ -49,12 +41,12 @@ def average_weights(members: Sequence[tuple[str | os.PathLike, float]], out: str
         raise ValueError(f"coefficients must sum to 1, got {coefs} (sum {sum(coefs):.6g})")
 
     first_path = Path(members[0][0])
-    first_state, first_meta = _read(first_path)
+    first_state, first_meta = read_checkpoint(first_path)
     acc = {k: v.float() * coefs[0] if v.is_floating_point() else v for k, v in first_state.items()}
     listed = []
     for i, (path, coef) in enumerate(members):
         path = Path(path)
-        state, meta = (first_state, first_meta) if i == 0 else _read(path)
+        state, meta = (first_state, first_meta) if i == 0 else read_checkpoint(path)
         cfg = meta.get("config")
         if not isinstance(cfg, dict):
             raise WeightsError(f"{path}: no training config in its metadata; not written by `ipad-iqa train`")
