@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "score": "score",
     "make-benchmark": "make_benchmark",
     "show-benchmark": "show_benchmark",
+    "make-shards": "make_shards",
     "train": "train",
     "evaluate": "evaluate",
 }

@@ -22,15 +22,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=512, help="square canvas side in px (>= 64)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (output does not depend on it)")
+    parser.add_argument("--version", default="v2", choices=("v1", "v2"),
+                        help="v2: perceptual three-level masks (visible / uncertain / none) and severity as "
+                             "visibility, needs cvvdp; v1: binary masks of what changed, as first published")
     parser.add_argument("--ghosting-modes", type=_floats, default=None, metavar="M,F,O,R",
                         help="probabilities of the ghosting modes motion, fusion, optical, reflection "
-                             "(default: the synthesizer's mix, which never reflects, as in IPAD-Synth v1)")
+                             "(default: v2 0.35,0.15,0.15,0.35; v1 the synthesizer's mix, which never reflects)")
     parser.add_argument("--splits", type=_names, default=None, metavar="SPLIT[,SPLIT]",
                         help="write only these scene splits (train, val, test), with the indices and bytes "
                              "they have in the full benchmark (default: all)")
-    parser.add_argument("--reflection-scene", default="self", metavar="{self,other}",
+    parser.add_argument("--reflection-scene", default=None, choices=("self", "other"),
                         help="what a reflection (the R of --ghosting-modes) shows: the source photo turned and "
-                             "rolled (self, as IPAD-Synth v1), or another photo of the same scene split (other)")
+                             "rolled (self; v1's default), or another photo of the same scene split (other; "
+                             "v2's default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -47,6 +51,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     from ipad_iqa.data.benchmark import BenchmarkExistsError, write_benchmark
+    from ipad_iqa.data.perceptual import MissingPredictorError
 
     if args.size < 64 or args.n_per_class < 0 or args.n_clean < 0:
         print("error: --size must be >= 64 and counts non-negative", file=sys.stderr)
@@ -55,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         summary = write_benchmark(args.out, args.clean_dir, args.n_per_class, args.n_clean, args.seed, args.size,
                                   workers=args.workers, progress=not args.quiet,
                                   ghosting_modes=args.ghosting_modes, splits=args.splits,
-                                  reflection_scene=args.reflection_scene)
-    except (BenchmarkExistsError, FileNotFoundError, ValueError) as exc:
+                                  reflection_scene=args.reflection_scene, version=args.version)
+    except (BenchmarkExistsError, FileNotFoundError, ValueError, MissingPredictorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary)

@@ -1,4 +1,5 @@
-"""Train an IPAD-CLIP model on on-the-fly IPAD-Synth samples (single process or under torchrun)."""
+"""Train an IPAD-CLIP model on IPAD-Synth v2 shards (`ipad-iqa make-shards`) or on-the-fly v1 samples, in a
+single process or under torchrun."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value (dotted keys, YAML values), repeatable")
     parser.add_argument("--resume", help="last.pt of an interrupted run")
-    parser.add_argument("--clean-dir", help="clean photo pool (same as --set data.clean_dir=DIR)")
+    parser.add_argument("--shards", help="training shards folder (same as --set data.shards=DIR)")
+    parser.add_argument("--val-shards", help="validation shards folder (same as --set data.val_shards=DIR)")
+    parser.add_argument("--clean-dir", help="clean photo pool for on-the-fly v1 synthesis (--set data.clean_dir)")
     parser.add_argument("--out", help="run folder (same as --set out_dir=DIR)")
     parser.add_argument("--device", help="cpu or cuda (same as --set device=...)")
 
@@ -25,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from ipad_iqa.train.loop import train
 
     overrides = list(args.overrides)
-    for key, value in (("data.clean_dir", args.clean_dir), ("out_dir", args.out), ("device", args.device)):
+    for key, value in (("data.shards", args.shards), ("data.val_shards", args.val_shards),
+                       ("data.clean_dir", args.clean_dir), ("out_dir", args.out), ("device", args.device)):
         if value:
             overrides.append(f"{key}={value}")
     summary = train(load_config(args.config, overrides), resume=args.resume)

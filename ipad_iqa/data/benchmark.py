@@ -27,14 +27,15 @@ import io
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ipad_iqa.data.pipeline import load_image, render_sample
+from ipad_iqa.data.perceptual import V2_GHOSTING_MODES, InvisibleArtifactError, render_visible_sample
+from ipad_iqa.data.pipeline import Sample, load_image, render_sample
 from ipad_iqa.data.sources import (
     SKIMAGE_PREFIX,
     SKIMAGE_SAMPLES,
@@ -49,6 +50,8 @@ from ipad_iqa.data.synth.ghosting import check_mode_probs, check_reflection_scen
 
 FORMAT_VERSION = 2  # 2: references/ and the manifest's reference column
 MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params", "reference")
+VERSIONS: tuple[str, ...] = ("v1", "v2")
+V2_ATTEMPTS = 4  # seeds tried on a sample's photo before it is recorded as having no visible artifact
 
 
 class BenchmarkExistsError(RuntimeError):
@@ -73,9 +76,14 @@ class BenchmarkSpec:
     ghosting_modes: tuple[float, ...] | None = None
     splits: tuple[str, ...] | None = None
     reflection_scene: str = "self"
+    # "v1": binary masks of what the synthesizer changed; "v2": perceptual three-level masks and severity as
+    # visibility (ipad_iqa.data.perceptual), with a jod column in the manifest
+    version: str = "v1"
 
     def __post_init__(self) -> None:
         check_options(self.ghosting_modes, self.splits, self.reflection_scene)
+        if self.version not in VERSIONS:
+            raise ValueError(f"version must be one of {VERSIONS}, got {self.version!r}")
 
     def to_json(self) -> dict:
         data = asdict(self) | {"sources": list(self.sources)}
@@ -86,7 +94,13 @@ class BenchmarkSpec:
                 data[key] = list(data[key])
         if self.reflection_scene == "self":
             del data["reflection_scene"]
+        if self.version == "v1":  # v1 folders were written before versions existed
+            del data["version"]
         return data
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return MANIFEST_COLUMNS + (("jod",) if self.version == "v2" else ())
 
 
 def check_options(ghosting_modes: tuple[float, ...] | None, splits: tuple[str, ...] | None,
@@ -177,17 +191,40 @@ def sample_seed(seed: int, index: int) -> tuple[int, int, int]:
     return seed, 2, index
 
 
-# index, label, source, seed, size, ghosting modes, reflected scene
-Job = tuple[int, str, str, int, int, tuple[float, ...] | None, str | None]
+# index, label, source, seed, size, ghosting modes, reflected scene, version
+Job = tuple[int, str, str, int, int, tuple[float, ...] | None, str | None, str]
+
+
+def _render_v2(image: np.ndarray, label: str, seed: tuple[int, ...], size: int, options: dict | None,
+               scene: Callable[[], np.ndarray] | None) -> Sample | str:
+    """The v2 sample, trying further seeds of the same photo when one shows no visible artifact; the reasons
+    (a string) when none does."""
+    errors = []
+    for attempt in range(V2_ATTEMPTS):
+        try:
+            sample = render_visible_sample(image, label, (*seed, attempt), size, synth_options=options, scene=scene)
+            return replace(sample, params=sample.params | {"seed_attempt": attempt})
+        except InvisibleArtifactError as err:
+            errors.append(str(err))
+    return "; ".join(errors)
 
 
 def _render(job: Job) -> tuple[dict, list[tuple[str, bytes]]]:
-    """Render sample ``index``: its manifest row and its files as (path relative to OUT, PNG bytes)."""
-    index, label, source, seed, size, ghosting_modes, scene = job
+    """Render sample ``index``: its manifest row and its files as (path relative to OUT, PNG bytes).
+
+    A v2 sample whose photo never gives a visible artifact returns a row with an ``error`` and no files.
+    """
+    index, label, source, seed, size, ghosting_modes, scene, version = job
     image = _cached_source(source)
     options = None if ghosting_modes is None else {"ghosting": {"mode_probs": ghosting_modes}}
-    sample = render_sample(image, label, sample_seed(seed, index), size, min_mask_pixels=max(32, size * size // 2000),
-                           synth_options=options, scene=None if scene is None else partial(_cached_source, scene))
+    scene_fn = None if scene is None else partial(_cached_source, scene)
+    if version == "v2":
+        sample = _render_v2(image, label, sample_seed(seed, index), size, options, scene_fn)
+        if isinstance(sample, str):
+            return {"index": index, "source": source, "label": label, "error": sample}, []
+    else:
+        sample = render_sample(image, label, sample_seed(seed, index), size,
+                               min_mask_pixels=max(32, size * size // 2000), synth_options=options, scene=scene_fn)
     split = split_of(source)
     stem = f"{split}/{label}/{index:05d}.png"
     row = {
@@ -201,10 +238,18 @@ def _render(job: Job) -> tuple[dict, list[tuple[str, bytes]]]:
         "reference": "",
     }
     files = [(row["image"], _png(sample.image))]
+    if version == "v2":
+        row["jod"] = f"{sample.jod:.4f}"
     if label != "clean":
         row["mask"], row["reference"] = f"masks/{stem}", f"references/{stem}"
-        twin = render_sample(image, "clean", sample_seed(seed, index), size)
-        files += [(row["mask"], _png(sample.mask.astype(np.uint8) * 255)), (row["reference"], _png(twin.image))]
+        if version == "v2":  # the twin the mask rule compared with: same canvas and finishing draws
+            twin = render_visible_sample(image, "clean", (*sample_seed(seed, index), sample.params["seed_attempt"]),
+                                         size)
+            mask = sample.mask
+        else:
+            twin = render_sample(image, "clean", sample_seed(seed, index), size)
+            mask = sample.mask.astype(np.uint8) * 255
+        files += [(row["mask"], _png(mask)), (row["reference"], _png(twin.image))]
     return row, files
 
 
@@ -212,7 +257,7 @@ def _jobs(spec: BenchmarkSpec) -> list[Job]:
     labels = task_labels(spec)
     sources = task_sources(spec, len(labels))
     scenes = task_scenes(spec, labels, sources)
-    return [(i, labels[i], sources[i], spec.seed, spec.size, spec.ghosting_modes, scenes[i])
+    return [(i, labels[i], sources[i], spec.seed, spec.size, spec.ghosting_modes, scenes[i], spec.version)
             for i in range(len(labels)) if spec.splits is None or split_of(sources[i]) in spec.splits]
 
 
@@ -249,15 +294,20 @@ def _verify(out: Path) -> list[str]:
 def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: int, n_clean: int, seed: int,
                     size: int, workers: int = 1, progress: bool = True,
                     ghosting_modes: tuple[float, ...] | None = None, splits: tuple[str, ...] | None = None,
-                    reflection_scene: str = "self") -> str:
+                    reflection_scene: str | None = None, version: str = "v2") -> str:
     """Write (or verify, or finish) the benchmark in ``out``; returns a one-line summary.
 
     Refuses with :class:`BenchmarkExistsError` when ``out`` is non-empty and is not this same benchmark.
-    ``ghosting_modes``, ``splits`` and ``reflection_scene`` are the options of :class:`BenchmarkSpec`.
+    ``ghosting_modes``, ``splits``, ``reflection_scene`` and ``version`` are the options of
+    :class:`BenchmarkSpec`; ``None`` ghosting modes and reflection scene take the version's defaults (v1: the
+    synthesizer's mix, reflecting the photo itself; v2: ``V2_GHOSTING_MODES``, reflecting another photo).
     """
     from tqdm import tqdm
 
     out = Path(out)
+    if version == "v2":
+        ghosting_modes = V2_GHOSTING_MODES if ghosting_modes is None else ghosting_modes
+    reflection_scene = reflection_scene or ("other" if version == "v2" else "self")
     check_options(ghosting_modes, splits, reflection_scene)
     loaders, root = discover_sources(clean_dir)
     names, skipped = check_sources(loaders)
@@ -266,7 +316,7 @@ def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: 
     if not names:
         raise ValueError("no readable source images")
     spec = BenchmarkSpec(n_per_class, n_clean, seed, size, tuple(names), root, ghosting_modes=ghosting_modes,
-                         splits=splits, reflection_scene=reflection_scene)
+                         splits=splits, reflection_scene=reflection_scene, version=version)
     spec_file = out / "benchmark.json"
     if out.exists() and any(out.iterdir()):
         if not spec_file.is_file():
@@ -283,7 +333,7 @@ def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: 
         w.writerow(["source", "reason"])
         w.writerows(skipped)
     jobs = _jobs(spec)
-    rows, sums = [], []
+    rows, sums, failed = [], [], []
     results = _run_jobs(jobs, {n: loaders[n] for n in names}, workers)
     for row, files in tqdm(results, total=len(jobs), disable=not progress, desc="IPAD-Synth"):
         for rel, data in files:
@@ -291,10 +341,17 @@ def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: 
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             sums.append(f"{_sha(data)}  {rel}")
-        rows.append(row)
+        (failed if "error" in row else rows).append(row)
     with (out / "manifest.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=spec.columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+    if spec.version == "v2":  # samples with no visible artifact on their photo: recorded, never labelled
+        with (out / "skipped_samples.csv").open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=("index", "source", "label", "error"), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(failed)
+        sums.append(f"{_sha((out / 'skipped_samples.csv').read_bytes())}  skipped_samples.csv")
     (out / "SHA256SUMS").write_text("\n".join(sums) + "\n")
-    return f"{out}: wrote {len(rows)} samples from {len(names)} sources ({len(skipped)} skipped)"
+    return (f"{out}: wrote {len(rows)} samples from {len(names)} sources ({len(skipped)} skipped"
+            + (f", {len(failed)} samples without a visible artifact" if spec.version == "v2" else "") + ")")

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from ipad_iqa.data.perceptual import mask_levels
 from ipad_iqa.data.pipeline import DEFAULT_FINISH, FinishConfig, load_image, render_sample
 from ipad_iqa.data.synth import ARTIFACTS
 from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS, check_mode_probs, check_reflection_scene
@@ -152,7 +153,7 @@ class IPADBenchmark(Dataset):
         row = self.rows[index]
         image = np.asarray(Image.open(self.root / row["image"]).convert("RGB"))
         label = LABELS.index(row["label"])
-        mask = (np.asarray(Image.open(self.root / row["mask"]).convert("L")) > 127 if row["mask"]
-                else np.zeros(image.shape[:2], bool))
+        mask, ignore = (mask_levels(np.asarray(Image.open(self.root / row["mask"]).convert("L"))) if row["mask"]
+                        else (np.zeros(image.shape[:2], bool), np.zeros(image.shape[:2], bool)))
         item = _to_item(image, mask, label, float(row["severity"]))
-        return item | {"path": row["image"]}
+        return item | {"path": row["image"], "valid": torch.from_numpy((~ignore).astype(np.float32))}

@@ -27,10 +27,11 @@ class Sample:
     """A finished sample: what datasets and the benchmark writer store."""
 
     image: np.ndarray  # (H, W, 3) uint8
-    mask: np.ndarray  # (H, W) bool, all False for clean
+    mask: np.ndarray  # (H, W): v1 bool (all False for clean); v2 uint8 0 / 128 (uncertain) / 255 (visible)
     label: str  # "clean" or an artifact name
     severity: float
     params: dict
+    jod: float | None = None  # v2: image JOD against the clean twin (10 = no visible difference)
 
 
 @dataclass(frozen=True)

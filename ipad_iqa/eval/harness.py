@@ -139,11 +139,14 @@ def load_rgb(path: Path) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(load_image(path).transpose(2, 0, 1)))
 
 
-def load_mask(path: Path) -> np.ndarray:
+def load_mask(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(artifact, ignore) of a mask file: v2 masks are 255 visible / 128 uncertain / 0; v1 masks 255 / 0."""
     from PIL import Image
 
+    from ipad_iqa.data.perceptual import mask_levels
+
     with Image.open(path) as im:
-        return np.asarray(im.convert("L")) > 127  # same convention as ipad_iqa.data.datasets
+        return mask_levels(np.asarray(im.convert("L")))
 
 
 class LazyDetector:
@@ -246,12 +249,12 @@ def evaluate_benchmark(root: Path, split: str, config: EvalConfig) -> dict[str, 
         acc = BenchmarkAccumulator(config.metrics, pixel=run.has_maps)
         cpu, wall = [], []
         for s, p in predictions(lazy, samples, run):
-            mask = load_mask(s.mask) if s.mask else None
+            mask, ignore = load_mask(s.mask) if s.mask else (None, None)
             maps = None
             if run.has_maps:
                 size = mask.shape if mask is not None else _image_size(s.path)
                 maps = p.maps_at(size)
-            acc.update(s.label, p.score, p.class_probs, maps, mask, s.severity)
+            acc.update(s.label, p.score, p.class_probs, maps, mask, s.severity, ignore)
             cpu.append(p.cpu_s)
             wall.append(p.wall_s)
         run.metrics, run.curves, run.by_severity = acc.compute(), acc.curves(), acc.by_severity()

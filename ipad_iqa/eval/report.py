@@ -26,7 +26,7 @@ class GridRow:
 
     title: str
     image: np.ndarray  # (H, W, 3) in [0, 1]
-    truth: np.ndarray  # (H, W) bool
+    truth: np.ndarray  # (H, W) float: 1 artifact, 0.5 the ignore band, 0 none
     maps: dict[str, np.ndarray]  # method -> (H, W) in [0, 1]
 
 
@@ -156,7 +156,7 @@ def plot_grid(rows: Sequence[GridRow], path: Path) -> Path:
     ncols = 2 + len(methods)
     fig, axes = plt.subplots(len(rows), ncols, figsize=(2.4 * ncols, 2.4 * len(rows)), squeeze=False)
     for r, row in enumerate(rows):
-        panels = [(row.image, None, row.title), (row.truth.astype(float), "gray", "ground truth")]
+        panels = [(row.image, None, row.title), (row.truth, "gray", "ground truth")]
         panels += [(row.maps[m], "inferno", m) for m in methods]
         for ax, (img, cmap, title) in zip(axes[r], panels, strict=True):
             ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
@@ -177,7 +177,8 @@ def grid_rows(samples: Sequence[Sample], runs: Mapping[str, MethodRun], config: 
             continue
         image = load_rgb(s.path).permute(1, 2, 0).numpy()
         size = image.shape[:2]
-        truth = load_mask(s.mask) if s.mask else np.zeros(size, bool)
+        visible, ignore = load_mask(s.mask) if s.mask else (np.zeros(size, bool), np.zeros(size, bool))
+        truth = visible + 0.5 * ignore
         maps = {}
         for method, run in runs.items():
             cache = PredictionCache(config.out / "cache", method, config.map_side)

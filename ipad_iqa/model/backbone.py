@@ -82,8 +82,8 @@ class ConvStem(nn.Module):
     def __init__(self, width: int, patch_size: int):
         super().__init__()
         steps = patch_size.bit_length() - 1
-        if 2**steps != patch_size:
-            raise BackboneError(f"conv_stem needs a power-of-two patch size, got {patch_size}")
+        if 2**steps != patch_size or steps < 4:
+            raise BackboneError(f"conv_stem needs a power-of-two patch size of at least 16, got {patch_size}")
         chans = [3] + [min(width, 32 * 2**i) for i in range(steps)]
         layers: list[nn.Module] = []
         for c_in, c_out in zip(chans, chans[1:], strict=False):
@@ -95,6 +95,22 @@ class ConvStem(nn.Module):
         # oneDNN runs these convolutions in channels-last layout; NCHW costs a reorder per layer (the 3-channel
         # first one is ~6x slower). The output (B,C,gh,gw) then flattens into tokens without a copy.
         return self.body(x.contiguous(memory_format=torch.channels_last))
+
+    @property
+    def detail_channels(self) -> tuple[int, int]:
+        """Channels of the stride-4 and stride-8 activations (see :meth:`pyramid`)."""
+        return self.body[3].out_channels, self.body[6].out_channels
+
+    def pyramid(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The stem's output and its stride-4 and stride-8 activations, from one pass (the dense decoder's
+        detail comes free with the patch embedding)."""
+        h = x.contiguous(memory_format=torch.channels_last)
+        taps = []
+        for i, layer in enumerate(self.body, start=1):
+            h = layer(h)
+            if i in (6, 9):  # after the GELU of the second and third strided stage
+                taps.append(h)
+        return h, taps[0], taps[1]
 
 
 class ClipBackbone(nn.Module):
@@ -132,9 +148,12 @@ class ClipBackbone(nn.Module):
 
         x: normalised (B,3,H,W), H and W multiples of the patch size.
         """
+        return self._embed_tokens(self.visual.conv1(x).flatten(2).transpose(1, 2), *x.shape[-2:])
+
+    def _embed_tokens(self, t: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """Patch tokens (B,gh*gw,width) of an (h, w) input -> tokens entering the first block."""
         v = self.visual
-        gh, gw = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
-        t = v.conv1(x).flatten(2).transpose(1, 2)
+        gh, gw = h // self.patch_size, w // self.patch_size
         cls = v.class_embedding.to(t.dtype).expand(t.shape[0], 1, -1)
         t = torch.cat([cls, t], dim=1) + self._pos_embed(gh, gw).to(t.dtype)
         return v.ln_pre(t)
@@ -146,12 +165,31 @@ class ClipBackbone(nn.Module):
             t = block(t)
         return self.project(t[:, 0])
 
+    @property
+    def detail_channels(self) -> tuple[int, int] | None:
+        """Channels of the stem's stride-4/8 activations, or None when the patch embedding is one layer."""
+        stem = self.visual.conv1
+        return stem.detail_channels if isinstance(stem, ConvStem) else None
+
+    def forward_dense(self, x: torch.Tensor
+                      ) -> tuple[torch.Tensor, list[torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None]:
+        """As :meth:`forward`, plus the conv stem's stride-4 and stride-8 activations (None without a stem)."""
+        stem = self.visual.conv1
+        if not isinstance(stem, ConvStem):
+            cls, taps = self.forward(x)
+            return cls, taps, None
+        tokens, s4, s8 = stem.pyramid(x)
+        cls, taps = self._blocks(self._embed_tokens(tokens.flatten(2).transpose(1, 2), *x.shape[-2:]))
+        return cls, taps, (s4, s8)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """x: normalised (B,3,H,W), H and W multiples of the patch size.
 
         Returns the class embedding (B,D) and, per tapped block, patch embeddings (B,gh*gw,D).
         """
-        t = self.embed(x)
+        return self._blocks(self.embed(x))
+
+    def _blocks(self, t: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         taps = []
         for i, block in enumerate(self.visual.transformer.resblocks, start=1):
             t = block(t)

@@ -33,7 +33,11 @@ class IPADArchConfig:
     anchor_steering: bool = True  # pull patch features toward the anchors they match
     adapter_reduction: int = 4
     steer_temperature: float = 0.1
-    smooth_sigma: float = 0.7  # Gaussian smoothing of the maps, in patch-grid cells
+    smooth_sigma: float = 0.7  # Gaussian smoothing of the maps, in map cells
+    # IPAD-CLIP v2: maps at stride 4 from a pyramid decoder fusing convolutional detail with the tapped layers
+    # (model/pyramid.py); False: maps on the ViT's patch grid (v1). Zero-shot maps always use the patch grid.
+    pyramid: bool = True
+    decoder_width: int = 64
     # "class_token": each view's artifact maps become the geometric mean of the map and that view's class-token
     # probability of the class (heads.gate_maps), so a tile its class token deems clean keeps little of any map
     map_gate: str = "none"

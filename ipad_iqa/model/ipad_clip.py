@@ -30,6 +30,7 @@ from ipad_iqa.model.prompts import (
     image_anchors,
     object_vocabulary,
 )
+from ipad_iqa.model.pyramid import DetailCNN, PyramidDecoder
 from ipad_iqa.model.tiling import blend_window, global_view_size, pad_to, tile_starts
 from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
 
@@ -49,7 +50,7 @@ class IPADCLIP(nn.Module):
 
     artifact_classes: tuple[str, ...] = ARTIFACT_CLASSES
     #: Parameters that make up the trained head: the only ones saved for frozen-backbone variants.
-    head_prefixes: tuple[str, ...] = ("prompts.", "adapters.", "log_scale")
+    head_prefixes: tuple[str, ...] = ("prompts.", "adapters.", "log_scale", "decoder.", "detail.", "dense_adapter.")
     #: Parameters of the CLIP image and text towers (what ``init_towers`` takes from another checkpoint).
     tower_prefixes: tuple[str, ...] = ("backbone.", "text.")
 
@@ -81,6 +82,17 @@ class IPADCLIP(nn.Module):
                 adapters = [AnchorAdapter(dim, cfg.adapter_reduction, cfg.use_adapters, cfg.anchor_steering,
                                           cfg.steer_temperature) for _ in self.backbone.tap_layers]
         self.adapters = nn.ModuleList(adapters)
+        # v2: stride-4 maps; zero-shot has no trained decoder and keeps the patch grid
+        self.dense = cfg.pyramid and not cfg.zero_shot
+        self.map_stride = 4 if self.dense else self.backbone.patch_size
+        if self.dense:
+            detail = self.backbone.detail_channels
+            if detail is None:  # a one-layer patch embedding: the head brings its own detail convolutions
+                self.detail = DetailCNN()
+                detail = self.detail.channels
+            self.decoder = PyramidDecoder(dim, len(self.backbone.tap_layers), detail, cfg.decoder_width)
+            self.dense_adapter = AnchorAdapter(dim, cfg.adapter_reduction, False, cfg.anchor_steering,
+                                               cfg.steer_temperature)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self._anchor_cache: torch.Tensor | None = None
@@ -126,15 +138,22 @@ class IPADCLIP(nn.Module):
         ``anchors`` (B,K,D) overrides the per-view anchors (tiles use those of their image's global view, unless
         ``tile_anchors`` is "own").
         """
-        cls_emb, taps = self.backbone(views)
+        cls_emb, taps, detail = self.backbone.forward_dense(views) if self.dense else (*self.backbone(views), None)
         if anchors is None:
             anchors = image_anchors(t, cls_emb, self.cfg.object_temperature)
         scale = self.log_scale.exp().clamp(max=100.0)
+        b = views.shape[0]
         gh, gw = views.shape[-2] // self.backbone.patch_size, views.shape[-1] // self.backbone.patch_size
-        layer_logits = []
-        for adapter, patches in zip(self.adapters, taps, strict=True):
-            logits = anchor_logits(adapter(patches, anchors), anchors, scale)
-            layer_logits.append(logits.transpose(1, 2).reshape(views.shape[0], len(STATES), gh, gw))
+        adapted = [adapter(patches, anchors) for adapter, patches in zip(self.adapters, taps, strict=True)]
+        if self.dense:
+            s4, s8 = detail if detail is not None else self.detail(views)
+            feats, (h4, w4) = self.decoder(adapted, torch.stack(adapted).mean(0), (gh, gw), s4, s8)
+            pixels = self.dense_adapter(feats, anchors)
+            logits = anchor_logits(pixels, anchors, scale).transpose(1, 2).reshape(b, len(STATES), h4, w4)
+            return ViewOutput([logits], logits.softmax(dim=1), anchor_logits(cls_emb[:, None], anchors, scale)[:, 0],
+                              cls_emb)
+        layer_logits = [anchor_logits(a, anchors, scale).transpose(1, 2).reshape(b, len(STATES), gh, gw)
+                        for a in adapted]
         probs = torch.stack([lg.softmax(dim=1) for lg in layer_logits]).mean(0)
         cls_logits = anchor_logits(cls_emb[:, None], anchors, scale)[:, 0]
         return ViewOutput(layer_logits, probs, cls_logits, cls_emb)
@@ -222,21 +241,21 @@ class IPADCLIP(nn.Module):
 
         Returns the stitched grid and the class-token artifact probabilities (1,3) of ``class_token_view``.
         """
-        p, tile = self.backbone.patch_size, self.cfg.tile_size
+        m, tile = self.map_stride, self.cfg.tile_size  # tiles start at whole patches, so at whole map cells
         glob = self.forward_views(self.global_view(x), t)
         anchors = image_anchors(t, glob.cls_emb, self.cfg.object_temperature)
 
-        cells = tile // p
-        weight = blend_window(cells, self.cfg.tile_overlap // p, x.dtype, x.device)
-        acc = x.new_zeros(1, len(STATES), hp // p, wp // p)
-        wsum = x.new_zeros(1, 1, hp // p, wp // p)
+        cells = tile // m
+        weight = blend_window(cells, self.cfg.tile_overlap // m, x.dtype, x.device)
+        acc = x.new_zeros(1, len(STATES), hp // m, wp // m)
+        wsum = x.new_zeros(1, 1, hp // m, wp // m)
         tile_cls = x.new_zeros(1, len(STATES) - 1)
         own = self.cfg.tile_anchors == "own"
         for chunk, tiles in self.tile_batches(x, hp, wp):
             view = self.forward_views(tiles, t, None if own else anchors.expand(len(chunk), -1, -1))
             tile_cls = torch.maximum(tile_cls, class_token_probs(view.cls_logits).amax(0, keepdim=True))
             for (y, xx), pr in zip(chunk, self.view_maps(view), strict=True):
-                cy, cx = y // p, xx // p
+                cy, cx = y // m, xx // m
                 acc[..., cy: cy + cells, cx: cx + cells] += pr * weight
                 wsum[..., cy: cy + cells, cx: cx + cells] += weight
         tiled = acc / wsum

@@ -35,6 +35,9 @@ class DataConfig:
     reflection_scene: str = "self"  # "self" or "other": what a reflection shows (see ipad_iqa.data.synth.ghosting)
     num_workers: int = 2
     val_samples: int = 128  # fixed synthetic validation set over val-split scenes
+    # IPAD-Synth v2 shards (`ipad-iqa make-shards`): train from them instead of synthesizing on the fly
+    shards: str | None = None
+    val_shards: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class TrainConfig:
     # variant name for its shipped weights: fine-tuning, or continuing a finished run with a new schedule
     # (``--resume`` instead continues the same schedule, optimizer state included).
     init_weights: str | None = None
+    # parameter prefixes that start fresh although init_weights is set: modules the file's model did not have
+    # (e.g. ["decoder.", "dense_adapter."] to start IPAD-CLIP v2 from v1 weights)
+    init_fresh: tuple[str, ...] = ()
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     loss: LossWeights = LossWeights()

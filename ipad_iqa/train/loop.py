@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 import subprocess
@@ -13,9 +14,10 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
+from ipad_iqa.data.shards import ShardDataset, ShardDatasetConfig
 from ipad_iqa.data.sources import list_clean_pool
 from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.train.config import TrainConfig
@@ -58,7 +60,20 @@ def git_revision() -> str | None:
         return None
 
 
-def _datasets(cfg: TrainConfig) -> tuple[IPADSynthDataset, IPADSynthDataset]:
+def _datasets(cfg: TrainConfig) -> tuple[Dataset, Dataset]:
+    """Training and validation sets: IPAD-Synth v2 shards when ``data.shards`` is set, else on-the-fly v1."""
+    d = cfg.data
+    if d.shards:
+        if not d.val_shards:
+            raise ValueError("data.shards needs data.val_shards too (write both with `ipad-iqa make-shards`)")
+        world = dist.get_world_size() if dist.is_initialized() else 1
+        needed = cfg.optim.steps * cfg.optim.batch_size * world
+        base = ShardDatasetConfig(crop_size=d.crop_size, seed=cfg.seed)
+        probe = ShardDataset(d.shards, base)
+        views = max(1, math.ceil(needed / len(probe.records)))  # as many passes as the schedule needs
+        train = ShardDataset(d.shards, dataclasses.replace(base, views_per_canvas=views))
+        val = ShardDataset(d.val_shards, dataclasses.replace(base, views_per_canvas=1, seed=cfg.seed + 10_000))
+        return train, Subset(val, range(min(len(val), d.val_samples)))
     if not cfg.data.clean_dir:
         raise ValueError("data.clean_dir is required (e.g. --clean-dir ../shared/data/clean)")
     d = cfg.data
@@ -99,17 +114,19 @@ def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig) -> dic
     """Mean validation loss and image accuracy of the fused class probabilities (early-stopping signal)."""
     model.eval()
     t = model.text_anchors()
-    total, correct, n = 0.0, 0, 0
+    total, correct, n, named_n = 0.0, 0, 0, 0
     for b in batches:
         out = model.forward_views(model.normalize(b["image"]), t)
-        loss, _ = ipad_loss(model, out, t, b["masks"], b["label"], cfg.loss)
+        loss, _ = ipad_loss(model, out, t, b["masks"], b["label"], cfg.loss, b.get("valid"))
         class_probs, score = model.fuse(out.cls_logits, out.probs)
         pred = torch.where(score[:, 0] > 0.5, torch.zeros_like(b["label"]), class_probs.argmax(-1) + 1)
+        named = b["label"] >= 0
         total += float(loss) * len(b["label"])
-        correct += int((pred == b["label"]).sum())
+        correct += int((pred == b["label"])[named].sum())
         n += len(b["label"])
+        named_n += int(named.sum())
     model.train()
-    return {"val_loss": total / n, "val_acc": correct / n}
+    return {"val_loss": total / n, "val_acc": correct / max(1, named_n)}
 
 
 def export_weights(model: ArtifactModel, path: Path, cfg: TrainConfig, metrics: dict[str, Any],
@@ -208,7 +225,9 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
         for g, base in zip(opt.param_groups, (cfg.optim.lr, cfg.optim.backbone_lr), strict=False):
             g["lr"] = base * _lr_factor(step, cfg)
         out, t = runner(batch["image"].to(device))
-        loss, parts = ipad_loss(model, out, t, batch["masks"].to(device), batch["label"].to(device), cfg.loss)
+        valid = batch["valid"].to(device) if "valid" in batch else None
+        loss, parts = ipad_loss(model, out, t, batch["masks"].to(device), batch["label"].to(device), cfg.loss,
+                                valid)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)

@@ -128,7 +128,7 @@ def load_start_weights(model: nn.Module, cfg: TrainConfig, expect_sha256: str | 
                              "(init_weights starts a whole model)")
         load_into(model, path, towers, only=towers)
     else:
-        load_into(model, path, model.head_prefixes)
+        load_into(model, path, tuple(p for p in model.head_prefixes if p not in cfg.init_fresh))
 
 
 def load_trained(path: str | os.PathLike, arch: dict[str, Any] | None = None, device: str = "cpu",

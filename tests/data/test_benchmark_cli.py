@@ -34,7 +34,7 @@ def _tree(root) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-ARGS = ["--n-per-class", "2", "--n-clean", "2", "--size", "128", "--quiet"]
+ARGS = ["--version", "v1", "--n-per-class", "2", "--n-clean", "2", "--size", "128", "--quiet"]
 
 
 @pytest.fixture(scope="module")

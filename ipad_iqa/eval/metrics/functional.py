@@ -96,39 +96,45 @@ def region_weights(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return inv[labels], n
 
 
-def binary_weights(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positive and negative weights (1/0) of binary labels, for ``cumulative_counts``."""
+def binary_weights(labels: np.ndarray, ignore: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Positive and negative weights (1/0) of binary labels, for ``cumulative_counts``; ``ignore`` (same shape)
+    marks items that count on neither side (the ignore band of IPAD-Synth v2 masks)."""
     y = np.asarray(labels).ravel().astype(bool)
-    return y.astype(np.float64), (~y).astype(np.float64)
+    keep = np.ones_like(y) if ignore is None else ~np.asarray(ignore, dtype=bool).ravel()
+    return (y & keep).astype(np.float64), (~y & keep).astype(np.float64)
 
 
-def auroc(scores: np.ndarray, labels: np.ndarray) -> float | None:
-    """Exact ROC AUC of binary ``labels`` (1 = positive) ranked by ``scores``."""
-    return auroc_from_counts(*cumulative_counts(scores, *binary_weights(labels)))
+def auroc(scores: np.ndarray, labels: np.ndarray, ignore: np.ndarray | None = None) -> float | None:
+    """Exact ROC AUC of binary ``labels`` (1 = positive) ranked by ``scores``, leaving out ``ignore``."""
+    return auroc_from_counts(*cumulative_counts(scores, *binary_weights(labels, ignore)))
 
 
-def average_precision(scores: np.ndarray, labels: np.ndarray) -> float | None:
-    """Exact average precision (scikit-learn's definition)."""
-    return ap_from_counts(*cumulative_counts(scores, *binary_weights(labels)))
+def average_precision(scores: np.ndarray, labels: np.ndarray, ignore: np.ndarray | None = None) -> float | None:
+    """Exact average precision (scikit-learn's definition), leaving out ``ignore``."""
+    return ap_from_counts(*cumulative_counts(scores, *binary_weights(labels, ignore)))
 
 
-def f1_max(scores: np.ndarray, labels: np.ndarray) -> float | None:
-    """Exact best F1 over all thresholds."""
-    return f1max_from_counts(*cumulative_counts(scores, *binary_weights(labels)))
+def f1_max(scores: np.ndarray, labels: np.ndarray, ignore: np.ndarray | None = None) -> float | None:
+    """Exact best F1 over all thresholds, leaving out ``ignore``."""
+    return f1max_from_counts(*cumulative_counts(scores, *binary_weights(labels, ignore)))
 
 
-def aupro(maps: np.ndarray, masks: np.ndarray, fpr_limit: float = 0.3) -> float | None:
+def aupro(maps: np.ndarray, masks: np.ndarray, fpr_limit: float = 0.3, ignore: np.ndarray | None = None
+          ) -> float | None:
     """Exact AUPRO of (N, H, W) score maps against binary masks; regions are per image, 8-connected.
 
-    Holds every pixel in memory: meant for small data and as the reference for the streaming version.
+    ``ignore`` (N, H, W) pixels count neither in a region nor as false positives. Holds every pixel in memory:
+    meant for small data and as the reference for the streaming version.
     """
     maps = np.asarray(maps, dtype=np.float64)
     masks = np.asarray(masks, dtype=bool)
     if maps.shape != masks.shape or maps.ndim != 3:
         raise ValueError(f"maps {maps.shape} and masks {masks.shape} must both be (N, H, W)")
+    keep = np.ones_like(masks) if ignore is None else ~np.asarray(ignore, dtype=bool)
+    masks = masks & keep
     weights, n_regions = np.zeros(maps.shape), 0
     for i, m in enumerate(masks):
         weights[i], n = region_weights(m)
         n_regions += n
-    tp, fp = cumulative_counts(maps, weights, (~masks).astype(np.float64))
+    tp, fp = cumulative_counts(maps, weights, (~masks & keep).astype(np.float64))
     return pro_auc_from_counts(tp, fp, n_regions, fpr_limit)

@@ -66,19 +66,21 @@ class PixelAccumulator:
         n = self.config.n_bins
         return np.clip((scores * n).astype(np.int64), 0, n - 1)
 
-    def update(self, maps: np.ndarray, masks: np.ndarray) -> None:
-        """Add one (H, W) map or a batch (B, H, W) with binary masks of the same shape."""
+    def update(self, maps: np.ndarray, masks: np.ndarray, ignore: np.ndarray | None = None) -> None:
+        """Add one (H, W) map or a batch (B, H, W) with binary masks of the same shape; ``ignore`` (same shape)
+        pixels count on neither side (the ignore band of IPAD-Synth v2 masks)."""
         maps = np.asarray(maps, dtype=np.float64)
         masks = np.asarray(masks, dtype=bool)
-        if maps.shape != masks.shape:
-            raise ValueError(f"map {maps.shape} and mask {masks.shape} differ")
+        keep = np.ones_like(masks) if ignore is None else ~np.asarray(ignore, dtype=bool)
+        if maps.shape != masks.shape or keep.shape != masks.shape:
+            raise ValueError(f"map {maps.shape}, mask {masks.shape} and ignore {keep.shape} differ")
         if maps.ndim == 2:
-            maps, masks = maps[None], masks[None]
+            maps, masks, keep = maps[None], masks[None], keep[None]
         n = self.config.n_bins
-        for m, g in zip(maps, masks, strict=True):
+        for m, g, k in zip(maps, masks & keep, keep, strict=True):
             idx = self._bins(m)
             self.pos += np.bincount(idx[g], minlength=n)
-            self.neg += np.bincount(idx[~g], minlength=n)
+            self.neg += np.bincount(idx[~g & k], minlength=n)
             if g.any():
                 w, n_reg = F.region_weights(g)
                 self.pro += np.bincount(idx[g], weights=w[g], minlength=n)
@@ -186,10 +188,11 @@ class BenchmarkAccumulator:
 
     def update(self, label: int, score: float, class_probs: np.ndarray,
                maps: np.ndarray | None = None, mask: np.ndarray | None = None,
-               severity: float | None = None) -> None:
+               severity: float | None = None, ignore: np.ndarray | None = None) -> None:
         """Add one image. ``label``: 0 clean, k+1 for ``ARTIFACT_CLASSES[k]``; ``maps`` (3, H, W);
         ``mask`` (H, W) of the labelled class (ignored for clean images); ``severity`` in [0, 1] of an artifact
-        image, for ``by_severity`` (``None``: counted in the class metrics, in no bin)."""
+        image, for ``by_severity`` (``None``: counted in the class metrics, in no bin); ``ignore`` (H, W): the
+        mask's ignore band, left out of every pixel metric."""
         if not 0 <= label <= len(ARTIFACT_CLASSES):
             raise ValueError(f"label {label} out of range")
         group = self._group(label, severity)
@@ -208,7 +211,7 @@ class BenchmarkAccumulator:
         else:
             if mask is None:
                 raise ValueError("artifact images need a mask")
-            self._pixels(ARTIFACT_CLASSES[label - 1], group).update(maps[label - 1], mask)
+            self._pixels(ARTIFACT_CLASSES[label - 1], group).update(maps[label - 1], mask, ignore)
 
     def _merged(self, cls: str, groups: Sequence[str] | None = None) -> PixelAccumulator:
         """The pixels of ``cls`` in ``groups`` (default: all of them)."""

@@ -1,0 +1,103 @@
+"""IPAD-Synth v2's perceptual ground truth: masks of what a viewer sees, severity as visibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ipad_iqa.data.perceptual import (
+    DEFAULT_RULE,
+    UNCERTAIN,
+    VISIBLE,
+    InvisibleArtifactError,
+    fade_to_jod,
+    jod_loss_to_jnd,
+    predict_visibility,
+    render_visible_sample,
+    three_level_mask,
+)
+from ipad_iqa.data.pipeline import finish
+
+pytest.importorskip("pycvvdp")
+
+
+def _textured(seed: int = 0, size: int = 128) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = 0.45 + 0.1 * rng.standard_normal((size // 8, size // 8, 3))
+    return np.clip(np.kron(base, np.ones((8, 8, 1))), 0, 1).astype(np.float32)
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
+
+
+def test_invisible_change_gives_no_visible_pixel_and_a_strong_one_does() -> None:
+    ref = _textured()
+    faint, strong = ref.copy(), ref.copy()
+    faint[40:80, 40:80] += 0.6 / 255  # below one grey level on a textured scene
+    strong[40:80, 40:80] += 40 / 255
+    jnd_faint, jod_faint = predict_visibility(_u8(faint), _u8(ref))
+    jnd_strong, jod_strong = predict_visibility(_u8(strong), _u8(ref))
+    assert not (three_level_mask(jnd_faint) == VISIBLE).any()
+    strong_mask = three_level_mask(jnd_strong)
+    assert (strong_mask[45:75, 45:75] == VISIBLE).mean() > 0.9
+    assert (strong_mask[:20, :20] == 0).all()  # nothing changed there
+    assert jod_strong < jod_faint <= 10.0
+
+
+def test_three_level_mask_levels_and_specks() -> None:
+    jnd = np.zeros((64, 64), np.float32)
+    jnd[10:30, 10:30] = 5.0  # visible region
+    jnd[40:60, 40:60] = 1.0  # uncertain
+    jnd[5, 50] = 9.0  # a one-pixel speck: never a visible region of its own, never dropped to 0 either
+    mask = three_level_mask(jnd)
+    assert mask[20, 20] == VISIBLE and mask[50, 50] == UNCERTAIN and mask[0, 0] == 0
+    assert mask[5, 50] in (UNCERTAIN,)
+
+
+def test_jnd_conversion_inverts_cvvdp() -> None:
+    from ipad_iqa.data.perceptual import _metric
+
+    metric = _metric(DEFAULT_RULE.display)
+    q = torch.tensor([0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 10.0])
+    loss = (10.0 - metric.met2jod(q)).numpy()
+    back = jod_loss_to_jnd(loss, float(metric.jod_a), float(metric.jod_exp))
+    np.testing.assert_allclose(back, q.numpy(), rtol=2e-3)  # float32 JOD near 10
+
+
+def test_fade_reaches_the_target_jod() -> None:
+    clean = _textured(1)
+    art = clean.copy()
+    art[30:90, 30:90] = np.clip(art[30:90, 30:90] + 0.25, 0, 1)
+    rng_state = np.random.SeedSequence(3)
+
+    def fin(img: np.ndarray) -> np.ndarray:
+        return finish(img, np.random.default_rng(rng_state))[0]
+
+    twin = fin(clean)
+    out = fade_to_jod(clean, art, twin, fin, target=9.0)
+    assert abs(out.jod - 9.0) <= DEFAULT_RULE.jod_tolerance
+    assert 0 < out.fade < 1
+
+
+def test_rendered_sample_is_visible_deterministic_and_its_twin_is_the_clean_render(photos) -> None:
+    src = photos["astronaut"]
+    a = render_visible_sample(src, "flare", (1, 2), 128)
+    b = render_visible_sample(src, "flare", (1, 2), 128)
+    np.testing.assert_array_equal(a.image, b.image)
+    np.testing.assert_array_equal(a.mask, b.mask)
+    assert set(np.unique(a.mask)) <= {0, UNCERTAIN, VISIBLE}
+    assert (a.mask == VISIBLE).sum() >= DEFAULT_RULE.min_visible_pixels
+    assert DEFAULT_RULE.jod_at_1 - 0.3 <= a.jod <= DEFAULT_RULE.jod_at_0 + 0.3
+    assert a.severity == pytest.approx(DEFAULT_RULE.severity_of(a.jod))
+    twin = render_visible_sample(src, "clean", (1, 2), 128)
+    assert twin.jod == 10.0 and not twin.mask.any()
+    _, jod = predict_visibility(a.image, twin.image)
+    assert jod == pytest.approx(a.jod, abs=1e-4)
+
+
+def test_a_canvas_without_anything_to_ghost_is_refused() -> None:
+    flat = np.full((96, 96, 3), 0.5, np.float32)
+    with pytest.raises(InvisibleArtifactError, match="no visible draw"):
+        render_visible_sample(flat, "ghosting", (0,), 96, severity_range=(1.0, 1.0))

@@ -1,0 +1,91 @@
+"""IPAD-Synth v2 training shards: round trips, disjoint parallel writers, and the views read from them."""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ipad_iqa.data.shards import ShardDataset, ShardDatasetConfig, index_shards, shard_paths, write_shards
+
+pytest.importorskip("pycvvdp")
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory) -> Path:
+    """Six photos whose names all fall in the train split (split_of hashes the name)."""
+    import skimage.data as sd
+
+    from ipad_iqa.data.splits import split_of
+
+    root = tmp_path_factory.mktemp("pool")
+    names = iter(f"p{i}.png" for i in range(1000) if split_of(f"p{i}.png") == "train")
+    for img in (sd.astronaut(), sd.coffee(), sd.chelsea(), sd.rocket(), sd.immunohistochemistry(), sd.retina()):
+        Image.fromarray(img).resize((160, 160)).save(root / next(names))
+    return root
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def serial(pool: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("serial")
+    write_shards(out, pool, n=6, seed=1, size=96, shard_size=2, progress=False)
+    return out
+
+
+def test_parallel_shards_union_is_byte_identical_to_serial(pool: Path, serial: Path, tmp_path: Path) -> None:
+    for i in range(2):
+        write_shards(tmp_path, pool, n=6, seed=1, size=96, shard_size=2, shard_index=i, num_shards=2,
+                     progress=False)
+    assert _digests(tmp_path) == _digests(serial)
+    assert len(list(tmp_path.glob("shard-*.tar"))) == 3
+
+
+def test_round_trip(serial: Path) -> None:
+    records, failed = index_shards(shard_paths(serial))
+    assert len(records) + len(failed) == 6
+    with tarfile.open(shard_paths(serial)[0]) as tar:
+        assert all(m.mtime == 0 and m.uid == 0 and m.uname == "" for m in tar)
+    for rec in records:
+        assert rec.meta["label"] in ("clean", "ghosting", "flare", "moire")
+        if rec.meta["label"] == "clean":
+            assert rec.meta["jod"] == 10.0
+        else:
+            assert rec.meta["jod"] < 10.0 and 0.0 <= rec.meta["severity"] <= 1.0
+
+
+def test_rerun_keeps_shards_and_a_different_spec_is_refused(pool: Path, serial: Path) -> None:
+    before = _digests(serial)
+    assert "wrote 0 shard(s)" in write_shards(serial, pool, n=6, seed=1, size=96, shard_size=2, progress=False)
+    assert _digests(serial) == before
+    with pytest.raises(FileExistsError, match="another spec"):
+        write_shards(serial, pool, n=6, seed=2, size=96, shard_size=2, progress=False)
+
+
+def test_views_are_deterministic_crops_with_the_ignore_band(serial: Path) -> None:
+    ds = ShardDataset(serial, ShardDatasetConfig(crop_size=64, views_per_canvas=3))
+    assert len(ds) == 3 * len(ds.records)
+    a, b = ds[4], ds[4]
+    assert all(np.array_equal(a[k], b[k]) for k in ("image", "masks", "valid"))
+    for i in range(len(ds)):
+        item = ds[i]
+        assert item["image"].shape == (3, 64, 64) and item["valid"].shape == (64, 64)
+        label = int(item["label"])
+        assert -1 <= label <= 3
+        if label <= 0:
+            assert item["masks"].sum() == 0
+        else:
+            assert item["masks"][label - 1].sum() >= ds.config.min_visible_pixels
+            assert (item["masks"][label - 1] * (1 - item["valid"])).sum() == 0  # visible pixels are valid
+
+
+def test_crop_larger_than_canvas_is_refused(serial: Path) -> None:
+    with pytest.raises(ValueError, match="exceeds"):
+        ShardDataset(serial, ShardDatasetConfig(crop_size=128))
