@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.ipad-iqa-installed
 # torch and torchvision resolve from local disk here; pinning them keeps the install offline.
 PINS    := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test docs bench lint clean ablations
+.PHONY: demo test docs bench lint clean ablations golden
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Rewrite tests/golden/ after a deliberate change of the shipped model's outputs (tests/test_golden.py).
+golden: $(STAMP)
+	$(PY) tests/test_golden.py
 
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict
