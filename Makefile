@@ -47,7 +47,7 @@ DEVICE    ?= cpu
 ABL_OUT   ?= runs/ablations_report
 TRAINED   := ablations/ipad_ref ablations/ipad_agnostic ablations/ipad_no_adapt \
              baselines/aprilgan baselines/anomalyclip baselines/manip baselines/segnet
-ABL_METHODS := ipad_clip[class_token_view=global],ipad_ref,ipad_ref[cls_weight=1.0],ipad_ref[tiling=false],ipad_agnostic,ipad_no_adapt,winclip,aprilgan,anomalyclip,manip,segnet
+ABL_METHODS := ipad_clip,ipad_ref,ipad_ref[cls_weight=1.0],ipad_ref[tiling=false],ipad_agnostic,ipad_no_adapt,winclip,aprilgan,anomalyclip,manip,segnet
 
 # $(call recover,COMMIT,SHA256): the ipad_clip weights shipped at COMMIT, recovered from git and checked.
 define recover

@@ -130,6 +130,12 @@ def test_zero_shot_needs_clip_weights_offline_error():
         create_model("ipad_clip_test", zero_shot=True, clip_weights="openai")
 
 
+def test_conv_stem_refuses_pretrained_clip_weights():
+    """The conv stem is trained from scratch: on pretrained towers it would replace their patch embedding."""
+    with pytest.raises(ValueError, match="conv_stem replaces the patch embedding"):
+        create_model("ipad_clip", clip_weights="openai")
+
+
 def test_embedded_default_ships_verified_trained_weights():
     """The default variant names a packaged file whose sha256 matches, trained by the recipe it names."""
     spec = get_variant("ipad_clip").weights

@@ -37,16 +37,6 @@ TRAINED_METHODS: dict[str, TrainedMethod] = {
     "ipad_ref": _entry("ipad", "configs/ablations/ipad_ref.yaml"),
     "ipad_agnostic": _entry("ipad", "configs/ablations/ipad_agnostic.yaml"),
     "ipad_no_adapt": _entry("ipad", "configs/ablations/ipad_no_adapt.yaml"),
-    # the stages of the embedded default, so that a run can be compared with the shipped ``ipad_clip``
-    "ipad_stage1": _entry("ipad", "configs/ipad_clip_s.yaml"),
-    "ipad_stage2": _entry("ipad", "configs/ipad_clip_s_stage2.yaml"),
-    "ipad_stage3": _entry("ipad", "configs/ipad_clip_s_stage3.yaml"),
-    "ipad_stage4": _entry("ipad", "configs/ipad_clip_s_stage4.yaml"),
-    "ipad_stage5": _entry("ipad", "configs/ipad_clip_s_stage5.yaml"),
-    "ipad_stage6": _entry("ipad", "configs/ipad_clip_s_stage6.yaml"),
-    "ipad_stage7": _entry("ipad", "configs/ipad_clip_s_stage7.yaml"),
-    "ipad_stage8": _entry("ipad", "configs/ipad_clip_s_stage8.yaml"),
-    "ipad_stage9": _entry("ipad", "configs/ipad_clip_s_stage9.yaml"),
 }
 
 

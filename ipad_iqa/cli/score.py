@@ -81,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
     parser.add_argument("--metric", default="ipad_clip",
                         help="pyiqa metric name (an ipad_clip* variant); NAME[key=value,...] sets inference-time "
-                             "arch options, e.g. 'ipad_clip[class_token_view=global]'")
+                             "arch options, e.g. 'ipad_clip[cls_weight=1.0]'")
     parser.add_argument("--head-weights", type=Path,
                         help="trained weights (.safetensors, e.g. runs/NAME/best.safetensors) instead of the "
                              "metric's registered ones")

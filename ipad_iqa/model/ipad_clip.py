@@ -18,7 +18,6 @@ from ipad_iqa.model.heads import (
     anchor_logits,
     class_token_probs,
     fuse_probs,
-    gate_maps,
     gaussian_smooth,
 )
 from ipad_iqa.model.prompts import (
@@ -123,8 +122,7 @@ class IPADCLIP(nn.Module):
                       ) -> ViewOutput:
         """Run normalised views (B,3,h,w), h,w multiples of the patch, against text anchors t (K,O,D).
 
-        ``anchors`` (B,K,D) overrides the per-view anchors (tiles use those of their image's global view, unless
-        ``tile_anchors`` is "own").
+        ``anchors`` (B,K,D) overrides the per-view anchors (tiles use those of their image's global view).
         """
         cls_emb, taps = self.backbone(views)
         if anchors is None:
@@ -138,13 +136,6 @@ class IPADCLIP(nn.Module):
         probs = torch.stack([lg.softmax(dim=1) for lg in layer_logits]).mean(0)
         cls_logits = anchor_logits(cls_emb[:, None], anchors, scale)[:, 0]
         return ViewOutput(layer_logits, probs, cls_logits, cls_emb)
-
-    def view_maps(self, view: ViewOutput) -> torch.Tensor:
-        """The state maps (B,4,gh,gw) a view contributes: its probabilities, gated by its class token when
-        ``map_gate`` is "class_token"."""
-        if self.cfg.map_gate == "none":
-            return view.probs
-        return gate_maps(view.probs, class_token_probs(view.cls_logits))
 
     def fuse(self, cls_logits: torch.Tensor, grid_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """class_probs (B,3) from the class token fused with top-k pooled maps; score = 1 - P(any artifact)."""
@@ -170,19 +161,16 @@ class IPADCLIP(nn.Module):
     def _forward_image(self, x: torch.Tensor, full_maps: bool = True, maps_size: tuple[int, int] | None = None
                        ) -> IPADOutput:
         maps_size = maps_size or tuple(x.shape[-2:])
-        if self.cfg.input_scale != 1.0:
-            x = F.interpolate(x, scale_factor=self.cfg.input_scale, mode="bilinear",
-                              antialias=self.cfg.input_scale < 1.0, align_corners=False)
         h, w = x.shape[-2:]
         p, tile = self.backbone.patch_size, self.cfg.tile_size
         hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
         t = self.text_anchors()
         if not self.cfg.tiling:  # one resized view covers the whole image
             view = self.forward_views(self.global_view(x), t)
-            grid, cls_probs, extent = self.view_maps(view), class_token_probs(view.cls_logits), (h, w)
+            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (h, w)
         elif hp <= tile and wp <= tile:
             view = self.forward_views(self.normalize(pad_to(x, hp, wp)), t)
-            grid, cls_probs, extent = self.view_maps(view), class_token_probs(view.cls_logits), (hp, wp)
+            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (hp, wp)
         else:
             hp, wp = max(hp, tile), max(wp, tile)
             grid, cls_probs = self._tiled(x, hp, wp, t)
@@ -217,10 +205,12 @@ class IPADCLIP(nn.Module):
             yield chunk, self.normalize(tiles)
 
     def _tiled(self, x: torch.Tensor, hp: int, wp: int, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global view for context (and the tiles' object weights, unless ``tile_anchors`` is "own"), plus
-        native-scale tiles stitched on the patch grid.
+        """Global view for context and the tiles' object weights, plus native-scale tiles stitched on the patch
+        grid.
 
-        Returns the stitched grid and the class-token artifact probabilities (1,3) of ``class_token_view``.
+        Returns the stitched grid and the class-token artifact probabilities (1,3) of the tiles: per class, those
+        of the most confident tile, since the class token is trained on tile-size crops labelled by the artifact
+        they hold.
         """
         p, tile = self.backbone.patch_size, self.cfg.tile_size
         glob = self.forward_views(self.global_view(x), t)
@@ -231,19 +221,16 @@ class IPADCLIP(nn.Module):
         acc = x.new_zeros(1, len(STATES), hp // p, wp // p)
         wsum = x.new_zeros(1, 1, hp // p, wp // p)
         tile_cls = x.new_zeros(1, len(STATES) - 1)
-        own = self.cfg.tile_anchors == "own"
         for chunk, tiles in self.tile_batches(x, hp, wp):
-            view = self.forward_views(tiles, t, None if own else anchors.expand(len(chunk), -1, -1))
+            view = self.forward_views(tiles, t, anchors.expand(len(chunk), -1, -1))
             tile_cls = torch.maximum(tile_cls, class_token_probs(view.cls_logits).amax(0, keepdim=True))
-            for (y, xx), pr in zip(chunk, self.view_maps(view), strict=True):
+            for (y, xx), pr in zip(chunk, view.probs, strict=True):
                 cy, cx = y // p, xx // p
                 acc[..., cy: cy + cells, cx: cx + cells] += pr * weight
                 wsum[..., cy: cy + cells, cx: cx + cells] += weight
         tiled = acc / wsum
-        glob_up = F.interpolate(self.view_maps(glob), size=tiled.shape[-2:], mode="bilinear", align_corners=False)
+        glob_up = F.interpolate(glob.probs, size=tiled.shape[-2:], mode="bilinear", align_corners=False)
         per_class = self.cfg.global_weights()
         # the clean state's map is never read (maps and fusion use the artifact states); it takes the mean
         beta = x.new_tensor((sum(per_class) / len(per_class), *per_class)).view(1, len(STATES), 1, 1)
-        glob_cls = class_token_probs(glob.cls_logits)
-        cls_probs = {"global": glob_cls, "tiles": tile_cls, "both": (glob_cls + tile_cls) / 2}
-        return (1 - beta) * tiled + beta * glob_up, cls_probs[self.cfg.class_token_view]
+        return (1 - beta) * tiled + beta * glob_up, tile_cls
