@@ -12,7 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value (dotted keys, YAML values), repeatable")
     parser.add_argument("--resume", help="last.pt of an interrupted run")
-    parser.add_argument("--clean-dir", help="clean photo pool (same as --set data.clean_dir=DIR)")
+    parser.add_argument("--clean-dir", help="clean photo pool (same as --set data.clean_dir=DIR; when neither "
+                                            "this nor the config sets it: $IPAD_IQA_DATA)")
     parser.add_argument("--out", help="run folder (same as --set out_dir=DIR)")
     parser.add_argument("--device", help="cpu or cuda (same as --set device=...)")
 

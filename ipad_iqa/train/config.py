@@ -1,8 +1,13 @@
-"""Training configuration: YAML files in configs/, dotted ``--set key=value`` overrides, frozen dataclasses."""
+"""Training configuration: YAML files in configs/, dotted ``--set key=value`` overrides, frozen dataclasses.
+
+A config file may name another as ``base: PATH`` (relative to the file): it then holds only what differs from
+that base, mapping by mapping, so that the baselines and the smoke run state their changes to one recipe.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +16,9 @@ import yaml
 
 from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS
 from ipad_iqa.utils import typed_fields
+
+#: Environment variable naming the clean photo pool when neither a config nor the command line does.
+DATA_ENV = "IPAD_IQA_DATA"
 
 
 @dataclass(frozen=True)
@@ -103,12 +111,45 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     return _build(TrainConfig, data, "config")
 
 
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: nested mappings are merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in changes.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both else value
+    return out
+
+
+def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The plain data of a YAML config, its ``base`` chain resolved."""
+    path = Path(path)
+    if path.resolve() in _chain:
+        raise ValueError(f"{path}: its base chain comes back to it ({' -> '.join(map(str, _chain))})")
+    if not path.is_file():
+        raise FileNotFoundError(f"config {path} not found")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config must be a mapping of options")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ValueError(f"{path}: base must be the path of another config, got {base!r}")
+    return _merged(read_config_file(path.parent / base, (*_chain, path.resolve())), data)
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
-    """Read a YAML config and apply ``key=value`` overrides (values parsed as YAML: 3, 1e-4, [1, 2], null)."""
-    data: dict[str, Any] = yaml.safe_load(Path(path).read_text()) or {} if path else {}
+    """Read a YAML config and apply ``key=value`` overrides (values parsed as YAML: 3, 1e-4, [1, 2], null).
+
+    Data locations belong to the machine, not to the recipe: ``data.clean_dir``, when neither the file nor an
+    override sets it, comes from the environment variable ``IPAD_IQA_DATA``.
+    """
+    data: dict[str, Any] = read_config_file(path) if path else {}
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"--set expects key=value, got {item!r}")
         key, raw = item.split("=", 1)
         _set_dotted(data, key.strip(), yaml.safe_load(raw))
+    if not (data.get("data") or {}).get("clean_dir") and os.environ.get(DATA_ENV):
+        _set_dotted(data, "data.clean_dir", os.environ[DATA_ENV])
     return config_from_dict(data)

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Sampler
 from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
 from ipad_iqa.data.sources import list_clean_pool
 from ipad_iqa.model.ipad_clip import ViewOutput
-from ipad_iqa.train.config import TrainConfig
+from ipad_iqa.train.config import DATA_ENV, TrainConfig
 from ipad_iqa.train.losses import ipad_loss
 from ipad_iqa.train.models import ArtifactModel, build_model, start_file
 from ipad_iqa.weights import save_weights, sha256_file
@@ -60,7 +60,8 @@ def git_revision() -> str | None:
 
 def _datasets(cfg: TrainConfig) -> tuple[IPADSynthDataset, IPADSynthDataset]:
     if not cfg.data.clean_dir:
-        raise ValueError("data.clean_dir is required (e.g. --clean-dir ../shared/data/clean)")
+        raise ValueError(f"data.clean_dir is required: a folder of clean photos, given with --clean-dir DIR or "
+                         f"the environment variable {DATA_ENV}")
     d = cfg.data
     common = dict(canvas_sizes=d.canvas_sizes, crop_size=d.crop_size, class_probs=d.class_probs,
                   severity_range=d.severity_range, ghosting_modes=d.ghosting_modes,

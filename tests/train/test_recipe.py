@@ -96,6 +96,56 @@ def test_every_committed_config_is_valid(path: Path):
     assert not (cfg.init_towers and cfg.init_weights)
 
 
+def test_a_config_states_what_it_changes_of_its_base(tmp_path):
+    """``base``: nested mappings merge key by key, other values are replaced; loops and missing files fail."""
+    (tmp_path / "a.yaml").write_text("optim: {lr: 1.0e-3, steps: 10}\narch: {objects: agnostic}\nseed: 3\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.yaml").write_text("base: ../a.yaml\noptim: {steps: 20}\narch: {cls_weight: 1}\nseed: 4\n")
+    cfg = load_config(tmp_path / "sub" / "b.yaml", ["optim.warmup_steps=2"])
+    assert (cfg.optim.lr, cfg.optim.steps, cfg.optim.warmup_steps, cfg.seed) == (1e-3, 20, 2, 4)
+    assert cfg.arch == {"objects": "agnostic", "cls_weight": 1}
+    (tmp_path / "c.yaml").write_text("base: d.yaml\n")
+    (tmp_path / "d.yaml").write_text("base: c.yaml\n")
+    with pytest.raises(ValueError, match="base chain comes back"):
+        load_config(tmp_path / "c.yaml")
+    (tmp_path / "e.yaml").write_text("base: missing.yaml\n")
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        load_config(tmp_path / "e.yaml")
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_configs_and_registry_name_no_machine_paths():
+    """Data locations come from --clean-dir or IPAD_IQA_DATA; a recipe or the registry naming a folder of this
+    machine would work here only."""
+    import yaml
+
+    from ipad_iqa.registry import registry_path
+
+    values = [s for p in CONFIG.parent.rglob("*.yaml") for s in _strings(load_config(p).to_dict())]
+    values += _strings(yaml.safe_load(registry_path().read_text()))
+    local = [v for v in values if "/" in v and (Path(v).is_absolute() or ".." in Path(v).parts)]
+    assert values and not local
+    assert all(load_config(p).data.clean_dir is None for p in CONFIG.parent.rglob("*.yaml"))
+
+
+def test_clean_dir_from_the_environment_when_no_one_sets_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("IPAD_IQA_DATA", str(tmp_path))
+    assert load_config(CONFIG).data.clean_dir == str(tmp_path)
+    assert load_config(CONFIG, ["data.clean_dir=elsewhere"]).data.clean_dir == "elsewhere"
+    monkeypatch.delenv("IPAD_IQA_DATA")
+    from ipad_iqa.train.loop import _datasets
+
+    with pytest.raises(ValueError, match="--clean-dir DIR or the environment variable IPAD_IQA_DATA"):
+        _datasets(load_config(CONFIG))
+
+
 def test_registry_training_configs_exist():
     from ipad_iqa.registry import get_variant, list_variants
 
