@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from ipad_iqa import create_model
+from ipad_iqa.factory import HEAD_PREFIXES
 from ipad_iqa.model.backbone import BackboneError
-from ipad_iqa.model.factory import HEAD_PREFIXES
-from ipad_iqa.registry import WeightsSpec, get_variant
+from ipad_iqa.registry import get_variant
 from ipad_iqa.weights import (
     WeightsError,
+    WeightsSpec,
     cache_dir,
     read_metadata,
     resolve_weights,

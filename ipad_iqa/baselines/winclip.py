@@ -119,7 +119,7 @@ def factory(name: str) -> Callable[[DetectorConfig], WinCLIPDetector]:
     variant = WINCLIP_VARIANTS[name]
 
     def build(config: DetectorConfig) -> WinCLIPDetector:
-        from ipad_iqa.model.factory import create_model
+        from ipad_iqa.factory import create_model
         from ipad_iqa.registry import get_variant
 
         if get_variant(variant).weights is not None:  # a CLIP trained here: its own towers, head unused

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ipad_iqa.baselines import anomalyclip, aprilgan, manip, segnet
-from ipad_iqa.model.factory import create_model
+from ipad_iqa.factory import create_model
 from ipad_iqa.model.ipad_clip import IPADCLIP, ViewOutput
 from ipad_iqa.output import IPADOutput
 from ipad_iqa.registry import get_variant, list_variants
