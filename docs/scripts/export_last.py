@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
+from ipad_iqa.baselines.networks import build_model
 from ipad_iqa.train.config import config_from_dict
 from ipad_iqa.train.loop import export_weights
-from ipad_iqa.train.models import build_model
 
 
 def main() -> None:

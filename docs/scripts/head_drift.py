@@ -17,8 +17,8 @@ import itertools
 import torch
 from safetensors.torch import load_file
 
+from ipad_iqa.baselines.networks import build_model
 from ipad_iqa.train.config import config_from_dict
-from ipad_iqa.train.models import build_model
 from ipad_iqa.weights import read_metadata
 
 

@@ -1,6 +1,6 @@
 """Shared parts of the supervised CNN baselines (segnet, manip): blocks, FPN decoder, training protocol.
 
-A ``DenseBaseline`` speaks the protocol of ``ipad_iqa.train.models.ArtifactModel`` so that the same loop,
+A ``DenseBaseline`` speaks the protocol of ``ipad_iqa.baselines.networks.ArtifactModel`` so that the same loop,
 loss and evaluation harness serve it: 4-state logits (clean, ghosting, flare, moire) at 1/4 resolution plus
 image logits from globally pooled deep features. It is fully convolutional and runs at native resolution:
 inputs are padded to a multiple of the encoder stride and maps cropped back.

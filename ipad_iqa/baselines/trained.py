@@ -1,7 +1,7 @@
 """Methods trained by ``ipad-iqa train`` (baselines and IPAD-CLIP ablations), loaded from their checkpoints.
 
 A name maps to the training method its checkpoint must have been trained as and to the recipe that trains
-it; the checkpoint's metadata rebuilds the model (see ``ipad_iqa.train.models.load_trained``). Several names
+it; the checkpoint's metadata rebuilds the model (see ``ipad_iqa.baselines.networks.load_trained``). Several names
 may share a method: the IPAD-CLIP training ablations are all ``method: ipad`` with different ``arch``.
 """
 
@@ -13,6 +13,7 @@ from typing import NamedTuple
 import torch
 
 from ipad_iqa.baselines.base import Detector, DetectorConfig
+from ipad_iqa.baselines.networks import load_trained
 from ipad_iqa.io import validate_batch
 from ipad_iqa.output import IPADOutput
 from ipad_iqa.weights import WeightsError
@@ -60,8 +61,6 @@ def factory(name: str) -> Callable[[DetectorConfig], TrainedDetector]:
             raise WeightsError(
                 f"{name} is a trained method and needs a checkpoint: train it with `ipad-iqa train --config "
                 f"{spec.recipe} --clean-dir DIR`, then pass `--checkpoint {name}={spec.run_dir}/best.safetensors`")
-        from ipad_iqa.train.models import load_trained
-
         model = load_trained(config.checkpoint, arch=config.arch, device=config.device, expect_method=spec.method)
         return TrainedDetector(name, model, config.device)
 

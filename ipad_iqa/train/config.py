@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ipad_iqa.baselines.networks import NetworkConfig
 from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS
 from ipad_iqa.utils import typed_fields
 
@@ -57,24 +58,13 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    method: str = "ipad"  # key of ipad_iqa.train.models.MODEL_BUILDERS: ipad, aprilgan, anomalyclip, manip, segnet
-    variant: str = "ipad_clip"  # CLIP-based methods: the registry variant giving backbone and arch defaults
-    # CLIP-based methods: overrides of the variant's arch options; CNN baselines: their own network options
-    arch: dict[str, Any] = field(default_factory=dict)
-    clip_weights: str | None = None  # open_clip tag or file for the real-CLIP variants
-    # CLIP-based methods: start the image and text towers from a checkpoint written by ipad-iqa (a file, or a
-    # registry variant name for its shipped weights, e.g. ipad_clip); the head starts fresh. With
-    # arch.freeze_backbone this trains heads on a shared backbone, as the methods compared would use CLIP.
-    init_towers: str | None = None
-    # Any method: start every weight (towers and head) from a checkpoint written by ipad-iqa, or a registry
-    # variant name for its shipped weights: fine-tuning, or continuing a finished run with a new schedule
-    # (``--resume`` instead continues the same schedule, optimizer state included).
-    init_weights: str | None = None
+class TrainConfig(NetworkConfig):
+    """A whole recipe: the network (``NetworkConfig``: method, variant, arch, start weights, seed) and how it
+    trains."""
+
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     loss: LossWeights = LossWeights()
-    seed: int = 0
     out_dir: str = "runs/ipad_clip_s"
     val_every: int = 200
     log_every: int = 10

@@ -15,12 +15,12 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Sampler
 
+from ipad_iqa.baselines.networks import ArtifactModel, build_model, start_file
 from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
 from ipad_iqa.data.sources import list_clean_pool
 from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.train.config import DATA_ENV, TrainConfig
 from ipad_iqa.train.losses import ipad_loss
-from ipad_iqa.train.models import ArtifactModel, build_model, start_file
 from ipad_iqa.weights import save_weights, sha256_file
 
 

@@ -7,11 +7,11 @@ import torch
 
 from ipad_iqa.baselines import DETECTORS, DetectorConfig, build_detector, split_method
 from ipad_iqa.baselines.convnet import ConvNetConfig
+from ipad_iqa.baselines.networks import build_model
 from ipad_iqa.baselines.trained import TRAINED_METHODS
 from ipad_iqa.eval.harness import EvalConfig, LazyDetector
 from ipad_iqa.train.config import config_from_dict
 from ipad_iqa.train.loop import export_weights
-from ipad_iqa.train.models import build_model
 from ipad_iqa.weights import WeightsError
 
 

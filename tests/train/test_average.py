@@ -9,9 +9,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from ipad_iqa.baselines.networks import build_model, load_trained
 from ipad_iqa.train.average import average_weights
 from ipad_iqa.train.loop import export_weights
-from ipad_iqa.train.models import build_model, load_trained
 from ipad_iqa.weights import WeightsError, read_metadata, sha256_file
 
 

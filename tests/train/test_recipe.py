@@ -87,8 +87,8 @@ def test_same_config_and_seed_give_same_losses(clean_pool, tmp_path):
 @pytest.mark.parametrize("path", sorted(CONFIG.parent.rglob("*.yaml")), ids=lambda p: p.relative_to(CONFIG.parent).as_posix())
 def test_every_committed_config_is_valid(path: Path):
     """A typo in a recipe would otherwise surface only when someone runs it (maybe hours into a queue)."""
+    from ipad_iqa.baselines.networks import MODEL_BUILDERS
     from ipad_iqa.registry import get_variant
-    from ipad_iqa.train.models import MODEL_BUILDERS
 
     cfg = load_config(path)
     assert cfg.method in MODEL_BUILDERS
