@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from ipad_iqa import create_model
 from ipad_iqa.eval.harness import benchmark_samples, load_rgb
-from ipad_iqa.model.prompts import STATES, object_weights
+from ipad_iqa.model.prompts import object_weights
+from ipad_iqa.output import LABELS
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
     print(f"{w.shape[0]} images, {w.shape[1]} objects: object weights {w.min():.4f}-{w.max():.4f} "
           f"(uniform {1 / w.shape[1]:.4f})")
     print("lowest cosine between two objects' anchors: "
-          + ", ".join(f"{state} {c.min():.3f}" for state, c in zip(STATES, cos, strict=True)))
+          + ", ".join(f"{state} {c.min():.3f}" for state, c in zip(LABELS, cos, strict=True)))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import numpy as np
 
 from ipad_iqa.eval.cache import PredictionCache
 from ipad_iqa.eval.harness import benchmark_samples
-from ipad_iqa.model.prompts import STATES
+from ipad_iqa.output import LABELS
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
                              f"{missing[0]}); run ipad-iqa evaluate with this method first")
         scores = np.array([cache.load(s.key).score for s in samples])
         labels = np.array([s.label for s in samples])
-        for k, name in enumerate(STATES):
+        for k, name in enumerate(LABELS):
             x = scores[labels == k]
             if x.size:
                 lo, hi = np.percentile(x, [10, 90])

@@ -43,9 +43,9 @@ from ipad_iqa.data.sources import (
     source_name,
 )
 from ipad_iqa.data.splits import SPLITS, split_of
-from ipad_iqa.data.synth import ARTIFACTS
 from ipad_iqa.data.synth.common import as_rgb
 from ipad_iqa.data.synth.ghosting import check_mode_probs, check_reflection_scene
+from ipad_iqa.output import ARTIFACT_CLASSES
 
 FORMAT_VERSION = 2  # 2: references/ and the manifest's reference column
 MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params", "reference")
@@ -123,7 +123,7 @@ def check_sources(loaders: dict[str, Callable[[], np.ndarray]]) -> tuple[list[st
 
 def task_labels(spec: BenchmarkSpec) -> list[str]:
     """Label of every sample index: a seeded interleaving of the requested counts."""
-    labels = ["clean"] * spec.n_clean + [a for a in ARTIFACTS for _ in range(spec.n_per_class)]
+    labels = ["clean"] * spec.n_clean + [a for a in ARTIFACT_CLASSES for _ in range(spec.n_per_class)]
     order = np.random.default_rng([spec.seed, 0]).permutation(len(labels))
     return [labels[i] for i in order]
 

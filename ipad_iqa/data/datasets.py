@@ -15,10 +15,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ipad_iqa.data.pipeline import DEFAULT_FINISH, FinishConfig, load_image, render_sample
-from ipad_iqa.data.synth import ARTIFACTS
 from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS, check_mode_probs, check_reflection_scene
-
-LABELS: tuple[str, ...] = ("clean", *ARTIFACTS)  # label index = position: 0 clean, 1 ghosting, 2 flare, 3 moire
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class SynthDatasetConfig:
 
 def _to_item(image: np.ndarray, mask: np.ndarray, label: int, severity: float) -> dict:
     """The dict layout shared by both datasets."""
-    masks = np.zeros((len(ARTIFACTS), *mask.shape), np.float32)
+    masks = np.zeros((len(ARTIFACT_CLASSES), *mask.shape), np.float32)
     if label > 0:
         masks[label - 1] = mask
     return {

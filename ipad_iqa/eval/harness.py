@@ -17,9 +17,8 @@ import torch
 
 from ipad_iqa.eval.cache import Prediction, PredictionCache
 from ipad_iqa.eval.metrics import BenchmarkAccumulator, MetricsConfig, image_metrics
-from ipad_iqa.output import ARTIFACT_CLASSES
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
-LABELS: tuple[str, ...] = ("clean", *ARTIFACT_CLASSES)  # label index: 0 clean, 1 ghosting, 2 flare, 3 moire
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 

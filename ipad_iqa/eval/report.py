@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ipad_iqa.eval.cache import PredictionCache
-from ipad_iqa.eval.harness import LABELS, EvalConfig, MethodRun, Sample, load_mask, load_rgb
-from ipad_iqa.output import ARTIFACT_CLASSES
+from ipad_iqa.eval.harness import EvalConfig, MethodRun, Sample, load_mask, load_rgb
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 GROUP_ORDER: tuple[str, ...] = ("mean", *ARTIFACT_CLASSES, "any")
 

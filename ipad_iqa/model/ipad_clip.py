@@ -21,7 +21,6 @@ from ipad_iqa.model.heads import (
     gaussian_smooth,
 )
 from ipad_iqa.model.prompts import (
-    STATES,
     FixedPrompts,
     LearnedPrompts,
     TextTower,
@@ -30,14 +29,14 @@ from ipad_iqa.model.prompts import (
     object_vocabulary,
 )
 from ipad_iqa.model.tiling import blend_window, global_view_size, pad_to, tile_starts
-from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS, IPADOutput
 
 
 @dataclass
 class ViewOutput:
     """What one forward pass over a batch of views gives (all before upsampling)."""
 
-    layer_logits: list[torch.Tensor]  # per tapped layer (B,K,gh,gw), K = len(STATES)
+    layer_logits: list[torch.Tensor]  # per tapped layer (B,K,gh,gw), K = len(LABELS)
     probs: torch.Tensor  # (B,K,gh,gw): softmax over states, averaged over layers
     cls_logits: torch.Tensor  # (B,K) class-token prediction
     cls_emb: torch.Tensor  # (B,D)
@@ -132,7 +131,7 @@ class IPADCLIP(nn.Module):
         layer_logits = []
         for adapter, patches in zip(self.adapters, taps, strict=True):
             logits = anchor_logits(adapter(patches, anchors), anchors, scale)
-            layer_logits.append(logits.transpose(1, 2).reshape(views.shape[0], len(STATES), gh, gw))
+            layer_logits.append(logits.transpose(1, 2).reshape(views.shape[0], len(LABELS), gh, gw))
         probs = torch.stack([lg.softmax(dim=1) for lg in layer_logits]).mean(0)
         cls_logits = anchor_logits(cls_emb[:, None], anchors, scale)[:, 0]
         return ViewOutput(layer_logits, probs, cls_logits, cls_emb)
@@ -218,9 +217,9 @@ class IPADCLIP(nn.Module):
 
         cells = tile // p
         weight = blend_window(cells, self.cfg.tile_overlap // p, x.dtype, x.device)
-        acc = x.new_zeros(1, len(STATES), hp // p, wp // p)
+        acc = x.new_zeros(1, len(LABELS), hp // p, wp // p)
         wsum = x.new_zeros(1, 1, hp // p, wp // p)
-        tile_cls = x.new_zeros(1, len(STATES) - 1)
+        tile_cls = x.new_zeros(1, len(LABELS) - 1)
         for chunk, tiles in self.tile_batches(x, hp, wp):
             view = self.forward_views(tiles, t, anchors.expand(len(chunk), -1, -1))
             tile_cls = torch.maximum(tile_cls, class_token_probs(view.cls_logits).amax(0, keepdim=True))
@@ -232,5 +231,5 @@ class IPADCLIP(nn.Module):
         glob_up = F.interpolate(glob.probs, size=tiled.shape[-2:], mode="bilinear", align_corners=False)
         per_class = self.cfg.global_weights()
         # the clean state's map is never read (maps and fusion use the artifact states); it takes the mean
-        beta = x.new_tensor((sum(per_class) / len(per_class), *per_class)).view(1, len(STATES), 1, 1)
+        beta = x.new_tensor((sum(per_class) / len(per_class), *per_class)).view(1, len(LABELS), 1, 1)
         return (1 - beta) * tiled + beta * glob_up, tile_cls

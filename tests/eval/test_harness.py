@@ -15,7 +15,7 @@ from PIL import Image
 from ipad_iqa.cli.main import main
 from ipad_iqa.eval.cache import PredictionCache
 from ipad_iqa.eval.harness import benchmark_samples, real_samples
-from ipad_iqa.model.prompts import STATES
+from ipad_iqa.output import LABELS
 
 SIZE = 64
 
@@ -235,7 +235,7 @@ def test_score_levels_script(benchmark: Path, tmp_path: Path, monkeypatch, capsy
     samples = benchmark_samples(benchmark, "test")
     cache = PredictionCache(out / "cache", "spectral")
     for cells in rows:
-        label = STATES.index(cells[1])
+        label = LABELS.index(cells[1])
         scores = np.array([cache.load(s.key).score for s in samples if s.label == label])
         assert int(cells[2]) == scores.size and cells[3] == f"{scores.mean():.3f}"
         assert cells[4] == f"{np.median(scores):.3f}"
@@ -269,4 +269,4 @@ def test_object_weights_script(benchmark: Path, monkeypatch, capsys, docs_script
     objects = int(words[2])
     lo, hi = (float(v) for v in words[6].split("-"))
     assert lo <= 1 / objects <= hi and float(words[8]) == round(1 / objects, 4)
-    assert [part.split()[0] for part in second.split(": ")[1].split(", ")] == list(STATES)
+    assert [part.split()[0] for part in second.split(": ")[1].split(", ")] == list(LABELS)
