@@ -26,14 +26,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     decodes = 0
-    load = datasets.load_image
+    load = datasets.load_photo
 
     def counting(path):
         nonlocal decodes
         decodes += 1
         return load(path)
 
-    datasets.load_image = counting
+    datasets.load_photo = counting
     train, _ = _datasets(load_config(args.config, [f"data.clean_dir={args.clean_dir}"] if args.clean_dir else []))
     start = time.perf_counter()
     for i in range(args.items):

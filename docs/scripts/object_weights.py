@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from ipad_iqa import create_model
-from ipad_iqa.eval.harness import benchmark_samples, load_rgb
+from ipad_iqa.eval.harness import benchmark_items
+from ipad_iqa.io import load_image
 from ipad_iqa.model.prompts import object_weights
 from ipad_iqa.output import LABELS
 
@@ -32,10 +33,10 @@ def main() -> None:
 
     kwargs = {"head_weights": args.head_weights} if args.head_weights else {}
     model = create_model(args.metric, **kwargs).eval()
-    samples = benchmark_samples(args.benchmark, args.split)
+    samples = benchmark_items(args.benchmark, args.split)
     with torch.no_grad():
         t = model.text_anchors()  # (states, objects, dim)
-        w = torch.cat([object_weights(t, model.forward_views(model.global_view(load_rgb(s.path)[None]), t).cls_emb,
+        w = torch.cat([object_weights(t, model.forward_views(model.global_view(load_image(s.path)[None]), t).cls_emb,
                                       model.cfg.object_temperature) for s in samples])
         tn = F.normalize(t, dim=-1)
         cos = torch.einsum("kod,kpd->kop", tn, tn)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ipad_iqa.eval.cache import PredictionCache
-from ipad_iqa.eval.harness import real_samples
+from ipad_iqa.eval.harness import real_items
 from ipad_iqa.eval.metrics import image_metrics
 from ipad_iqa.output import ARTIFACT_CLASSES
 
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    samples = real_samples(args.real)
+    samples = real_items(args.real)
     labels = np.array([s.label for s in samples])
     probs = [class_probs(args.report, m, [s.key for s in samples]) for m in (args.first, args.second)]
     rng = np.random.default_rng(args.seed)

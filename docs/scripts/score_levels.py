@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ipad_iqa.eval.cache import PredictionCache
-from ipad_iqa.eval.harness import benchmark_samples
+from ipad_iqa.eval.harness import benchmark_items
 from ipad_iqa.output import LABELS
 
 
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("methods", nargs="+")
     args = parser.parse_args()
 
-    samples = benchmark_samples(args.benchmark, args.split)
+    samples = benchmark_items(args.benchmark, args.split)
     print("| method | label | images | mean | median | 10th-90th percentile |")
     print("|---|---|---:|---:|---:|---|")
     for method in args.methods:

@@ -68,11 +68,11 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         if args.benchmark:
-            samples = harness.benchmark_samples(args.benchmark, args.split)[: args.limit]
+            samples = harness.benchmark_items(args.benchmark, args.split)[: args.limit]
             runs = harness.evaluate_benchmark(args.benchmark, args.split, config)
             title = f"IPAD-Synth {args.split} split ({len(samples)} images)"
         else:
-            samples = harness.real_samples(args.real)[: args.limit]
+            samples = harness.real_items(args.real)[: args.limit]
             runs = harness.evaluate_real(args.real, config)
             title = f"Real photos ({len(samples)} images, image level)"
     except (KeyError, FileNotFoundError, ValueError, WeightsError) as err:

@@ -1,4 +1,4 @@
-"""Writer of the IPAD-Synth benchmark folder: images, masks, ``manifest.csv``, reproducibly and safely.
+"""Writer and reader of the IPAD-Synth benchmark folder: images, masks, ``manifest.csv``, reproducibly and safely.
 
 Layout of ``OUT``::
 
@@ -17,6 +17,9 @@ The reference of an artifact image is ``render_sample(source, "clean", same seed
 canvas, synthesis and finishing from independent streams, so the twin has the same crop, noise and JPEG
 quality and differs only where the synthesizer acted (plus JPEG block spread). Full-reference baselines (PSNR,
 SSIM) need exactly this; a clean row is its own reference, so its ``reference`` cell is empty.
+
+The reader (``read_manifest``, ``read_mask`` and the torch dataset ``IPADBenchmark``) sits beside the writer, so
+that the folder's format is known in one module.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from torch.utils.data import Dataset
 
-from ipad_iqa.data.pipeline import load_image, render_sample
+from ipad_iqa.data.datasets import to_item
+from ipad_iqa.data.pipeline import load_photo, render_sample
 from ipad_iqa.data.sources import (
     SKIMAGE_PREFIX,
     SKIMAGE_SAMPLES,
@@ -45,7 +50,8 @@ from ipad_iqa.data.sources import (
 from ipad_iqa.data.splits import SPLITS, split_of
 from ipad_iqa.data.synth.common import as_rgb
 from ipad_iqa.data.synth.ghosting import check_mode_probs, check_reflection_scene
-from ipad_iqa.output import ARTIFACT_CLASSES
+from ipad_iqa.io import load_image, open_image
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 FORMAT_VERSION = 2  # 2: references/ and the manifest's reference column
 MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params", "reference")
@@ -106,7 +112,7 @@ def discover_sources(clean_dir: str | Path | None) -> tuple[dict[str, Callable[[
     root = Path(clean_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"--clean-dir {root} is not a directory")
-    return {source_name(p, root): (lambda p=p: load_image(p)) for p in list_clean_pool(root)}, str(root.resolve())
+    return {source_name(p, root): (lambda p=p: load_photo(p)) for p in list_clean_pool(root)}, str(root.resolve())
 
 
 def check_sources(loaders: dict[str, Callable[[], np.ndarray]]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -298,3 +304,76 @@ def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: 
         writer.writerows(rows)
     (out / "SHA256SUMS").write_text("\n".join(sums) + "\n")
     return f"{out}: wrote {len(rows)} samples from {len(names)} sources ({len(skipped)} skipped)"
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One sample of a written benchmark as ``manifest.csv`` lists it; paths are absolute."""
+
+    key: str  # the image path relative to the benchmark folder: names the sample
+    image: Path
+    mask: Path | None  # None for clean rows
+    label: str
+    split: str
+    source: str
+    severity: float | None  # None where the manifest leaves it empty
+    params: dict
+    # the clean twin: the manifest's reference column, else (benchmarks written before it existed) the clean
+    # image of the same source; a clean row is its own reference; None where neither exists
+    reference: Path | None
+
+
+def _severity(row: dict) -> float | None:
+    value = row.get("severity") or ""
+    try:
+        return float(value) if value.strip() else None
+    except ValueError:
+        raise ValueError(f"manifest row {row['image']}: severity {value!r} is not a number") from None
+
+
+def read_manifest(root: str | Path, split: str | None = None, labels: Sequence[str] | None = None
+                  ) -> list[ManifestRow]:
+    """The rows of ``root/manifest.csv``, in order, optionally only those of one split and some labels."""
+    root = Path(root)
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest} not found: write the benchmark with `ipad-iqa make-benchmark`")
+    with manifest.open(newline="") as f:
+        raw = list(csv.DictReader(f))
+    clean_of = {(r["split"], r["source"]): r["image"] for r in raw if r["label"] == "clean"}
+    rows = []
+    for r in raw:
+        if (split is not None and r["split"] != split) or (labels is not None and r["label"] not in labels):
+            continue
+        ref = r.get("reference") or (r["image"] if r["label"] == "clean" else clean_of.get((r["split"], r["source"])))
+        rows.append(ManifestRow(key=r["image"], image=root / r["image"], mask=root / r["mask"] if r["mask"] else None,
+                                label=r["label"], split=r["split"], source=r["source"], severity=_severity(r),
+                                params=json.loads(r["params"] or "{}"), reference=root / ref if ref else None))
+    return rows
+
+
+def read_mask(path: str | Path) -> np.ndarray:
+    """A written mask as (H, W) bool (stored as 0/255 PNG)."""
+    with open_image(Path(path)) as im:
+        return np.asarray(im.convert("L")) > 127
+
+
+class IPADBenchmark(Dataset):
+    """A written IPAD-Synth benchmark at full resolution, in the item layout of ``IPADSynthDataset``.
+
+    Items also carry ``path`` (image path relative to ``root``); the parsed manifest rows are in ``self.rows``,
+    in item order.
+    """
+
+    def __init__(self, root: str | Path, split: str | None = None, labels: Sequence[str] | None = None) -> None:
+        self.root = Path(root)
+        self.rows = read_manifest(self.root, split, labels)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict:
+        row = self.rows[index]
+        image = load_image(row.image)
+        mask = read_mask(row.mask) if row.mask else np.zeros(image.shape[-2:], bool)
+        return to_item(image, mask, LABELS.index(row.label), row.severity or 0.0) | {"path": row.key}

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ipad_iqa.data.benchmark import read_mask
 from ipad_iqa.eval.cache import PredictionCache
-from ipad_iqa.eval.harness import EvalConfig, MethodRun, Sample, load_mask, load_rgb
+from ipad_iqa.eval.harness import EvalConfig, EvalItem, MethodRun
+from ipad_iqa.io import load_image
 from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 GROUP_ORDER: tuple[str, ...] = ("mean", *ARTIFACT_CLASSES, "any")
@@ -168,16 +170,16 @@ def plot_grid(rows: Sequence[GridRow], path: Path) -> Path:
     return path
 
 
-def grid_rows(samples: Sequence[Sample], runs: Mapping[str, MethodRun], config: EvalConfig) -> list[GridRow]:
+def grid_rows(samples: Sequence[EvalItem], runs: Mapping[str, MethodRun], config: EvalConfig) -> list[GridRow]:
     """The first sample of each label (artifact classes first), with every method's cached map for it."""
     rows = []
     for label in (1, 2, 3, 0):
         s = next((s for s in samples if s.label == label), None)
         if s is None:
             continue
-        image = load_rgb(s.path).permute(1, 2, 0).numpy()
+        image = load_image(s.path).permute(1, 2, 0).numpy()
         size = image.shape[:2]
-        truth = load_mask(s.mask) if s.mask else np.zeros(size, bool)
+        truth = read_mask(s.mask) if s.mask else np.zeros(size, bool)
         maps = {}
         for method, run in runs.items():
             cache = PredictionCache(config.out / "cache", method, config.map_side)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from ipad_iqa.cli.main import main
 from ipad_iqa.eval.cache import PredictionCache
-from ipad_iqa.eval.harness import benchmark_samples, real_samples
+from ipad_iqa.eval.harness import benchmark_items, real_items
 from ipad_iqa.output import LABELS
 
 SIZE = 64
@@ -178,8 +178,8 @@ def real_dir(tmp_path: Path) -> Path:
     return root
 
 
-def test_real_samples_labels_and_twins(real_dir: Path) -> None:
-    samples = {s.key: s for s in real_samples(real_dir)}
+def test_real_items_labels_and_twins(real_dir: Path) -> None:
+    samples = {s.key: s for s in real_items(real_dir)}
     assert samples["moire/pairs/res_1_GT.jpg"].label == 0
     assert samples["moire/pairs/res_1_Moire.jpg"].label == 3
     assert samples["moire/set/blurresize/0001.png"].label == 0
@@ -232,7 +232,7 @@ def test_score_levels_script(benchmark: Path, tmp_path: Path, monkeypatch, capsy
     capsys.readouterr()  # what evaluate printed
     module.main()
     rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
-    samples = benchmark_samples(benchmark, "test")
+    samples = benchmark_items(benchmark, "test")
     cache = PredictionCache(out / "cache", "spectral")
     for cells in rows:
         label = LABELS.index(cells[1])
@@ -263,7 +263,7 @@ def test_object_weights_script(benchmark: Path, monkeypatch, capsys, docs_script
                                       "--metric", "ipad_clip_test"])
     module.main()
     first, second = capsys.readouterr().out.splitlines()
-    n = len(benchmark_samples(benchmark, "test"))
+    n = len(benchmark_items(benchmark, "test"))
     words = first.replace(",", "").replace("(", "").replace(")", "").split()
     assert int(words[0]) == n and words[1] == "images"
     objects = int(words[2])
