@@ -5,19 +5,16 @@ IPAD-CLIP training ablations (``trained.TRAINED_METHODS``) register the same way
 ``DetectorConfig.checkpoint``. Names starting with ``ipad_clip`` are not listed: they are resolved through
 pyiqa, so every variant the plugin registers is available without an entry here.
 
-A name may carry inference-time model options in brackets, ``NAME[key=value,...]`` with YAML values, e.g.
-``ipad_clip[cls_weight=1.0]`` or ``ipad_ref[tiling=false]``: the method is built with those arch overrides
-(only for ``ipad_clip*`` and trained methods). The harness looks a checkpoint up by the full name, then by
-``NAME``, so one trained file serves all its bracketed variants.
+A name may carry inference-time model options, ``NAME[key=value,...]`` (the grammar of ``ipad_iqa.methods``):
+the method is built with those arch overrides (only ``ipad_clip*`` and trained methods take them). The harness
+looks a checkpoint up by the full name, then by ``NAME``, so one trained file serves all its bracketed
+variants.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from ipad_iqa.baselines import (
     bloom,
@@ -30,7 +27,7 @@ from ipad_iqa.baselines import (
     winclip,
 )
 from ipad_iqa.baselines.base import Detector, DetectorConfig, output_from_maps, output_from_probs
-from ipad_iqa.utils import split_top_level
+from ipad_iqa.methods import IPAD_PREFIX, split_method
 
 DetectorFactory = Callable[[DetectorConfig], Detector]
 
@@ -43,30 +40,6 @@ DETECTORS: dict[str, DetectorFactory] = {
     **{name: trained.factory(name) for name in trained.TRAINED_METHODS},
     **{name: winclip.factory(name) for name in winclip.WINCLIP_VARIANTS},
 }
-
-IPAD_PREFIX = "ipad_clip"
-
-
-def split_method(name: str) -> tuple[str, dict[str, Any]]:
-    """``"ipad_clip[cls_weight=1.0,global_weight=[0,0.5,0]]"`` -> ``("ipad_clip", {"cls_weight": 1.0,
-    "global_weight": [0, 0.5, 0]})``: values are YAML, lists included."""
-    if "[" not in name and "]" not in name:
-        return name, {}
-    base, _, rest = name.partition("[")
-    try:
-        if "]" in base or not base.strip() or not rest.endswith("]"):
-            raise ValueError(name)
-        items = split_top_level(rest[:-1])
-    except ValueError:
-        raise ValueError(f"bad method name {name!r}; expected NAME or NAME[key=value,...]") from None
-    options = {}
-    for item in filter(None, (i.strip() for i in items)):
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"{name!r}: option {item!r} is not key=value")
-        options[key.strip()] = yaml.safe_load(raw)
-    return base.strip(), options
-
 
 def build_detector(name: str, config: DetectorConfig | None = None) -> Detector:
     """Build a method by name; ``ipad_clip*`` goes through pyiqa, everything else through ``DETECTORS``."""
@@ -109,4 +82,4 @@ def method_fingerprint(name: str, config: DetectorConfig | None = None) -> str:
 
 
 __all__ = ["DETECTORS", "Detector", "DetectorConfig", "DetectorFactory", "build_detector", "method_fingerprint",
-           "split_method", "output_from_maps", "output_from_probs"]
+           "output_from_maps", "output_from_probs"]

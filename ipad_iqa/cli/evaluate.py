@@ -50,11 +50,11 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ipad_iqa.eval import harness, report
-    from ipad_iqa.utils import split_top_level
+    from ipad_iqa.methods import parse_methods
     from ipad_iqa.weights import WeightsError
 
     try:
-        methods = tuple(m.strip() for m in split_top_level(args.methods) if m.strip())  # commas outside [...]
+        methods = parse_methods(args.methods)
     except ValueError as err:
         print(f"--methods: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -254,7 +254,7 @@ def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True, head_wei
     import torch
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
-    from ipad_iqa.baselines import IPAD_PREFIX, split_method
+    from ipad_iqa.methods import IPAD_PREFIX, split_method
     from ipad_iqa.pyiqa_plugin import IPADCLIPArch
     from ipad_iqa.viz import render_size
     from ipad_iqa.weights import WeightsError

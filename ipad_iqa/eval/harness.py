@@ -20,6 +20,7 @@ from ipad_iqa.data.sources import IMAGE_SUFFIXES
 from ipad_iqa.eval.cache import Prediction, PredictionCache
 from ipad_iqa.eval.metrics import BenchmarkAccumulator, MetricsConfig, image_metrics
 from ipad_iqa.io import load_image, read_size
+from ipad_iqa.methods import split_method
 from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 
@@ -27,7 +28,7 @@ from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 class EvalConfig:
     """One evaluation run. ``checkpoints``: method name -> checkpoint path, for trained methods.
 
-    A method ``NAME[key=value,...]`` is NAME with inference-time arch overrides (see ``ipad_iqa.baselines``).
+    A method ``NAME[key=value,...]`` is NAME with inference-time arch overrides (see ``ipad_iqa.methods``).
     """
 
     methods: tuple[str, ...]
@@ -119,7 +120,7 @@ class LazyDetector:
     """
 
     def __init__(self, method: str, config: EvalConfig) -> None:
-        from ipad_iqa.baselines import DetectorConfig, method_fingerprint, split_method
+        from ipad_iqa.baselines import DetectorConfig, method_fingerprint
 
         self.method, self.config = method, config
         ckpts = config.checkpoints  # "NAME[options]" falls back to the checkpoint of NAME
