@@ -55,6 +55,11 @@ class Variant:
     pyiqa: PyiqaSpec
     training_config: str | None = None
 
+    @property
+    def summary(self) -> str:
+        """The first sentence of the description: its one line in listings."""
+        return self.description.split(". ")[0].rstrip(".")
+
 
 _TOP_KEYS = {"schema_version", "variants"}
 _VARIANT_KEYS = {"description", "classes", "backbone", "preprocess", "arch", "weights", "allow_random_init",

@@ -23,21 +23,29 @@ class TrainedMethod(NamedTuple):
     method: str  # TrainConfig.method the checkpoint must carry
     recipe: str  # config that trains it, relative to the repository root
     run_dir: str  # its out_dir
+    summary: str  # one line for ``ipad-iqa list``
 
 
-def _entry(method: str, recipe: str) -> TrainedMethod:
+def _entry(method: str, recipe: str, summary: str) -> TrainedMethod:
     stem = recipe.removeprefix("configs/").removesuffix(".yaml")
-    return TrainedMethod(method, recipe, f"runs/{stem}")
+    return TrainedMethod(method, recipe, f"runs/{stem}", summary)
 
 
 TRAINED_METHODS: dict[str, TrainedMethod] = {
-    "aprilgan": _entry("aprilgan", "configs/baselines/aprilgan.yaml"),
-    "anomalyclip": _entry("anomalyclip", "configs/baselines/anomalyclip.yaml"),
-    "manip": _entry("manip", "configs/baselines/manip.yaml"),
-    "segnet": _entry("segnet", "configs/baselines/segnet.yaml"),
-    "ipad_ref": _entry("ipad", "configs/ablations/ipad_ref.yaml"),
-    "ipad_agnostic": _entry("ipad", "configs/ablations/ipad_agnostic.yaml"),
-    "ipad_no_adapt": _entry("ipad", "configs/ablations/ipad_no_adapt.yaml"),
+    "aprilgan": _entry("aprilgan", "configs/baselines/aprilgan.yaml",
+                       "APRIL-GAN-style CLIP head: linear per-layer maps against hand-written prompts"),
+    "anomalyclip": _entry("anomalyclip", "configs/baselines/anomalyclip.yaml",
+                          "AnomalyCLIP-style CLIP head: object-agnostic learned prompts, class-token score"),
+    "manip": _entry("manip", "configs/baselines/manip.yaml",
+                    "manipulation-localization CNN: SRM and constrained-conv noise stream fused with RGB"),
+    "segnet": _entry("segnet", "configs/baselines/segnet.yaml",
+                     "plain segmentation CNN: ResNet-style encoder and FPN decoder, from scratch"),
+    "ipad_ref": _entry("ipad", "configs/ablations/ipad_ref.yaml",
+                       "ablation reference: IPAD-CLIP's head on the frozen ipad_clip towers, comparison budget"),
+    "ipad_agnostic": _entry("ipad", "configs/ablations/ipad_agnostic.yaml",
+                            "ablation of ipad_ref: object-agnostic prompts"),
+    "ipad_no_adapt": _entry("ipad", "configs/ablations/ipad_no_adapt.yaml",
+                            "ablation of ipad_ref: no adapters, no anchor steering"),
 }
 
 
@@ -53,7 +61,7 @@ class TrainedDetector(Detector):
 
 
 def factory(name: str) -> Callable[[DetectorConfig], TrainedDetector]:
-    """The DETECTORS factory of ``name``: needs ``config.checkpoint`` and says how to get one otherwise."""
+    """The METHODS factory of ``name``: needs ``config.checkpoint`` and says how to get one otherwise."""
     spec = TRAINED_METHODS[name]
 
     def build(config: DetectorConfig) -> TrainedDetector:

@@ -113,7 +113,7 @@ def state_anchors(model: IPADCLIP) -> torch.Tensor:
 
 
 def factory(name: str) -> Callable[[DetectorConfig], WinCLIPDetector]:
-    """The DETECTORS factory of ``name``. ``config.checkpoint`` is read as CLIP weights for the real-CLIP
+    """The METHODS factory of ``name``. ``config.checkpoint`` is read as CLIP weights for the real-CLIP
     variants, and as an ipad-iqa checkpoint of the whole model (e.g. earlier shipped weights) whose towers
     replace the shipped ones for a variant trained here."""
     variant = WINCLIP_VARIANTS[name]

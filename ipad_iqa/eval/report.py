@@ -95,6 +95,32 @@ REAL_NOTES = ("Per class k, by the class-k probability: `image_auroc`/`image_ap`
               "address the class, or there are no pairs.")
 
 
+def bootstrap_table(results: Mapping[str, Mapping[str, Mapping[str, float | int | None]]], first: str,
+                    draws: int) -> str:
+    """The paired-bootstrap differences (``eval.bootstrap.compare_cached``) of every method from ``first``."""
+    if not results:
+        return ""
+    parts = [f"### difference from {first} (paired bootstrap, {draws} draws)\n",
+             f"Per class: image AUROC of {first} and of the method (class-k photos against the clean references), "
+             f"{first} minus the method and the 95 % interval of that difference, photos and references resampled "
+             "with replacement. An interval spanning 0 is not evidence either way.\n",
+             f"| method | class | photos / references | {first} | method | difference, 95 % interval |",
+             "|---|---|---:|---:|---:|---|"]
+    for method, classes in results.items():
+        for cls, r in classes.items():
+            interval = "n/a" if r["difference"] is None else f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
+            parts.append(f"| {method} | {cls} | {r['n_photos']} / {r['n_references']} | {_fmt(r['first'])} | "
+                         f"{_fmt(r['second'])} | {interval} |")
+    return "\n".join(parts) + "\n"
+
+
+def skipped_section(skipped: Mapping[str, str]) -> str:
+    """The methods of the standard comparison that did not run, each with what it needs."""
+    if not skipped:
+        return ""
+    return "\n### not run\n\n" + "".join(f"* {m}: {reason}\n" for m, reason in skipped.items())
+
+
 def docs_fragment(runs: Mapping[str, MethodRun], command: str, title: str, real: bool = False) -> str:
     """A page fragment for ``docs/results.md``: what was run (exact command), how to read it, the tables."""
     notes = REAL_NOTES if real else SYNTH_NOTES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ipad_iqa.baselines import DETECTORS, DetectorConfig, build_detector
+from ipad_iqa.baselines import METHODS, DetectorConfig, build_detector
 from ipad_iqa.baselines.convnet import ConvNetConfig
 from ipad_iqa.baselines.networks import build_model
 from ipad_iqa.baselines.trained import TRAINED_METHODS
@@ -17,7 +17,7 @@ from ipad_iqa.weights import WeightsError
 
 @pytest.mark.parametrize("name", sorted(TRAINED_METHODS))
 def test_without_checkpoint_says_how_to_train(name: str) -> None:
-    assert name in DETECTORS
+    assert name in METHODS
     with pytest.raises(WeightsError, match=f"ipad-iqa train --config {TRAINED_METHODS[name].recipe}"):
         build_detector(name)
 

@@ -205,28 +205,6 @@ def test_two_process_ddp_on_cpu(clean_pool, tmp_path):
     assert (out / "best.safetensors").is_file()
 
 
-def test_export_last_script_writes_the_final_state(clean_pool, tmp_path, monkeypatch, capsys, docs_script):
-    """docs/scripts/export_last.py writes last.pt's model (not the best validation's) and never overwrites."""
-    from safetensors.torch import load_file
-
-    from ipad_iqa.weights import read_metadata
-
-    out = tmp_path / "run"
-    assert main(["train", "--config", str(CONFIG), "--clean-dir", str(clean_pool), "--out", str(out)]) == 0
-    module = docs_script("export_last")
-    target = out / "last.safetensors"
-    monkeypatch.setattr(sys, "argv", ["export_last.py", str(out / "last.pt"), str(target)])
-    module.main()
-    assert "step 4" in capsys.readouterr().out
-    state = torch.load(out / "last.pt", weights_only=True)["model"]
-    exported = load_file(str(target))
-    assert set(exported) == set(state) and read_metadata(target)["metrics"]["step"] == 4
-    for name, tensor in exported.items():
-        assert torch.equal(tensor, state[name].to(tensor.dtype)), name
-    with pytest.raises(SystemExit, match="already exists"):
-        module.main()
-
-
 @pytest.mark.parametrize(("limit", "val_every", "steps_done", "reason"), [
     ("max_minutes=1e-9", 1, 1, "time budget"), ("max_minutes=1e-9", 4, 4, "steps"),
     ("patience=0", 1, 1, "early stopping"), ("patience=0", 4, 4, "steps"),
