@@ -211,8 +211,8 @@ def test_two_process_ddp_on_cpu(clean_pool, tmp_path):
 ])
 def test_stop_reason_is_a_limit_only_when_steps_were_left(clean_pool, tmp_path, limit, val_every, steps_done,
                                                            reason):
-    """A run past its time budget or patience at its last validation has still done every step (stage 8 was
-    logged as cut)."""
+    """A run past its time budget or patience at its last validation has still done every step: it must not be
+    logged as cut."""
     cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path / "run", f"val_every={val_every}", limit))
     summary = train(cfg)
     assert (summary["steps"], summary["stop_reason"]) == (steps_done, reason)
