@@ -1,7 +1,7 @@
 """Photo decodes and seconds for the first N items of a training config's stream, as ``train`` builds it.
 
-Usage: python benchmarks/scene_decodes.py --config configs/ipad_clip_s_stage7.yaml [--items 320]
-       [--clean-dir ../shared/data/clean]
+Usage: python benchmarks/scene_decodes.py --config configs/ipad_clip_s.yaml [--items 320]
+       [--clean-dir DIR]   (default: $IPAD_IQA_DATA)
 Counts every decode of a clean photo (the dataset's own cache of decoded photos included), so two revisions of
 the data code can be compared on the same stream: run it in a git worktree of each.
 """
@@ -22,19 +22,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", required=True)
     parser.add_argument("--items", type=int, default=320)
-    parser.add_argument("--clean-dir", default="../shared/data/clean")
+    parser.add_argument("--clean-dir", help="clean photo pool (default: $IPAD_IQA_DATA)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     decodes = 0
-    load = datasets.load_image
+    load = datasets.load_photo
 
     def counting(path):
         nonlocal decodes
         decodes += 1
         return load(path)
 
-    datasets.load_image = counting
-    train, _ = _datasets(load_config(args.config, [f"data.clean_dir={args.clean_dir}"]))
+    datasets.load_photo = counting
+    train, _ = _datasets(load_config(args.config, [f"data.clean_dir={args.clean_dir}"] if args.clean_dir else []))
     start = time.perf_counter()
     for i in range(args.items):
         train[i]

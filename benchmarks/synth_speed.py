@@ -17,8 +17,9 @@ from PIL import Image
 from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
 from ipad_iqa.data.pipeline import prepare_canvas
 from ipad_iqa.data.sources import SKIMAGE_SAMPLES, list_clean_pool, skimage_loader
-from ipad_iqa.data.synth import ARTIFACTS, SYNTHESIZERS
+from ipad_iqa.data.synth import SYNTHESIZERS
 from ipad_iqa.data.synth.common import as_rgb
+from ipad_iqa.output import ARTIFACT_CLASSES
 
 
 def _rate(fn, n: int) -> float:
@@ -39,7 +40,7 @@ def main() -> None:
     canvases = [prepare_canvas(as_rgb(skimage_loader(n)()), args.size, np.random.default_rng(k))
                 for k, n in enumerate(names)]
     rows = []
-    for name in ARTIFACTS:
+    for name in ARTIFACT_CLASSES:
         synth = SYNTHESIZERS[name]
         rate = _rate(lambda i, s=synth: s(canvases[i % len(canvases)], np.random.default_rng(i), None), args.n)
         rows.append((f"synthesize `{name}`", rate))

@@ -1,6 +1,6 @@
 """ipad-iqa: IPAD-CLIP local perceptual artifact assessment, registered as pyiqa metrics on import."""
 
-from ipad_iqa.model.factory import create_model
+from ipad_iqa.factory import create_model
 from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
 from ipad_iqa.pyiqa_plugin import register
 from ipad_iqa.registry import list_variants

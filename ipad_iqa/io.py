@@ -95,8 +95,9 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
 
 
 @contextlib.contextmanager
-def _open(path: Path, max_pixels: int) -> Iterator[Image.Image]:
-    """Open ``path`` with PIL; every decoding failure, also inside the ``with`` body, becomes ImageLoadError."""
+def open_image(path: Path, max_pixels: int = MAX_PIXELS) -> Iterator[Image.Image]:
+    """Open ``path`` with PIL behind every check of this module (file, size, pixel limit); every decoding
+    failure, also inside the ``with`` body, becomes ImageLoadError. What every image read goes through."""
     _check_file(path)
     with _pixel_limit(max_pixels):
         try:
@@ -163,7 +164,7 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
     truncated, non-image, too small (< ``MIN_SIDE``) or too large (> ``max_pixels``) files.
     """
     path = Path(path)
-    with _open(path, max_pixels) as img:
+    with open_image(path, max_pixels) as img:
         img.load()
         ImageOps.exif_transpose(img, in_place=True)
         return _to_tensor(img, path)
@@ -172,7 +173,7 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
 def read_size(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """(H, W) that :func:`load_image` will return, read from the header only (cheap; used to batch by size)."""
     path = Path(path)
-    with _open(path, max_pixels) as img:
+    with open_image(path, max_pixels) as img:
         height, width = img.height, img.width
         # EXIF orientations 5-8 rotate by 90 degrees and so swap the sides.
         if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):

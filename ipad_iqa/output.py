@@ -8,6 +8,8 @@ import torch
 
 #: Channel order of ``class_probs`` and ``maps`` everywhere in the project.
 ARTIFACT_CLASSES: tuple[str, ...] = ("ghosting", "flare", "moire")
+#: Image labels, also the states the models predict: clean, then the artifact classes (label index = position).
+LABELS: tuple[str, ...] = ("clean", *ARTIFACT_CLASSES)
 
 
 class IPADOutput(NamedTuple):

@@ -11,8 +11,8 @@ import os
 import torch
 from torch import nn
 
+from ipad_iqa.factory import create_model
 from ipad_iqa.io import validate_batch
-from ipad_iqa.model.factory import create_model
 from ipad_iqa.output import IPADOutput
 from ipad_iqa.registry import load_registry
 

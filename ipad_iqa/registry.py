@@ -15,6 +15,7 @@ import yaml
 
 from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.output import ARTIFACT_CLASSES
+from ipad_iqa.weights import WeightsSpec
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 # Wheel: packaged copy beside this module; source checkout / editable install: the top-level file.
@@ -24,15 +25,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 class RegistryError(ValueError):
     """registry.yaml is malformed or names an unknown variant."""
-
-
-@dataclass(frozen=True)
-class WeightsSpec:
-    """Where a variant's trained IPAD weights come from; ``file`` is relative to the package."""
-
-    sha256: str
-    file: str | None = None
-    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +54,11 @@ class Variant:
     licence: str
     pyiqa: PyiqaSpec
     training_config: str | None = None
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the description: its one line in listings."""
+        return self.description.split(". ")[0].rstrip(".")
 
 
 _TOP_KEYS = {"schema_version", "variants"}

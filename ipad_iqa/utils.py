@@ -8,26 +8,6 @@ from dataclasses import fields
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 
-def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """``text`` split at the ``sep`` characters that are outside any ``[...]``, so that a method list such as
-    ``ipad_clip[global_weight=[0, 0.75, 0], cls_weight=1],spectral`` keeps its options and their lists whole.
-    Brackets must balance."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-            if depth < 0:
-                raise ValueError(f"unbalanced ']' at position {i} of {text!r}")
-        elif ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    if depth:
-        raise ValueError(f"unclosed '[' in {text!r}")
-    return [*parts, text[start:]]
-
-
 def check_keys(cls: type, data: Mapping[str, Any], what: str) -> None:
     """Refuse keys that are not fields of the dataclass ``cls``: a misspelt option must fail, not vanish."""
     known = {f.name for f in fields(cls)}

@@ -14,17 +14,26 @@ import shutil
 import tempfile
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from ipad_iqa.registry import WeightsSpec
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 FORMAT = "ipad-iqa/1"
 _TRUTHY = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where a variant's trained IPAD weights come from (the ``weights`` entry of registry.yaml); ``file`` is
+    relative to the package."""
+
+    sha256: str
+    file: str | None = None
+    url: str | None = None
 
 
 class WeightsError(RuntimeError):

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from ipad_iqa import create_model
+from ipad_iqa.factory import HEAD_PREFIXES
 from ipad_iqa.model.backbone import BackboneError
-from ipad_iqa.model.factory import HEAD_PREFIXES
-from ipad_iqa.registry import WeightsSpec, get_variant
+from ipad_iqa.registry import get_variant
 from ipad_iqa.weights import (
     WeightsError,
+    WeightsSpec,
     cache_dir,
     read_metadata,
     resolve_weights,
@@ -128,6 +129,12 @@ def test_null_weights_without_zero_shot_explains_how_to_train():
 def test_zero_shot_needs_clip_weights_offline_error():
     with pytest.raises(BackboneError, match="clip_weights="):
         create_model("ipad_clip_test", zero_shot=True, clip_weights="openai")
+
+
+def test_conv_stem_refuses_pretrained_clip_weights():
+    """The conv stem is trained from scratch: on pretrained towers it would replace their patch embedding."""
+    with pytest.raises(ValueError, match="conv_stem replaces the patch embedding"):
+        create_model("ipad_clip", clip_weights="openai")
 
 
 def test_embedded_default_ships_verified_trained_weights():

@@ -1,23 +1,23 @@
-"""Baselines behind one interface, built by name.
+"""Baselines behind one interface, built by name: the catalogue of evaluation methods.
 
-``DETECTORS`` maps a method name to a factory ``(DetectorConfig) -> Detector``. Trained baselines and the
-IPAD-CLIP training ablations (``trained.TRAINED_METHODS``) register the same way and read
-``DetectorConfig.checkpoint``. Names starting with ``ipad_clip`` are not listed: they are resolved through
-pyiqa, so every variant the plugin registers is available without an entry here.
+``METHODS`` maps a method name to how it is built (a factory ``(DetectorConfig) -> Detector``), what it is,
+and what it needs besides the installed package. Trained baselines and the IPAD-CLIP training ablations
+(``trained.TRAINED_METHODS``) register the same way and read ``DetectorConfig.checkpoint``. Names starting with
+``ipad_clip`` are not listed: they are resolved through pyiqa, so every variant the plugin registers is
+available without an entry here (``method_catalogue`` adds those users can use).
 
-A name may carry inference-time model options in brackets, ``NAME[key=value,...]`` with YAML values, e.g.
-``ipad_clip[cls_weight=1.0]`` or ``ipad_ref[tiling=false]``: the method is built with those arch overrides
-(only for ``ipad_clip*`` and trained methods). The harness looks a checkpoint up by the full name, then by
-``NAME``, so one trained file serves all its bracketed variants.
+A name may carry inference-time model options, ``NAME[key=value,...]`` (the grammar of ``ipad_iqa.methods``):
+the method is built with those arch overrides (only ``ipad_clip*`` and trained methods take them). The harness
+looks a checkpoint up by the full name, then by ``NAME``, so one trained file serves all its bracketed
+variants.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import NamedTuple
 
 from ipad_iqa.baselines import (
     bloom,
@@ -30,46 +30,78 @@ from ipad_iqa.baselines import (
     winclip,
 )
 from ipad_iqa.baselines.base import Detector, DetectorConfig, output_from_maps, output_from_probs
-from ipad_iqa.utils import split_top_level
+from ipad_iqa.methods import IPAD_PREFIX, split_method
+from ipad_iqa.registry import get_variant, load_registry
 
 DetectorFactory = Callable[[DetectorConfig], Detector]
 
-DETECTORS: dict[str, DetectorFactory] = {
-    "spectral": spectral.build,
-    "bloom": bloom.build,
-    "edge_autocorr": edge_autocorr.build,
-    "handcrafted": handcrafted.build,
-    **{name: pyiqa_global.factory(name) for name in pyiqa_global.GLOBAL_METRICS},
-    **{name: trained.factory(name) for name in trained.TRAINED_METHODS},
-    **{name: winclip.factory(name) for name in winclip.WINCLIP_VARIANTS},
+#: The method ``ipad-iqa evaluate`` compares every other one with when no ``--methods`` are named.
+DEFAULT_METHOD = "ipad_clip"
+
+
+class Method(NamedTuple):
+    """An evaluation method: how it is built, what it is, and what it needs besides the installed package."""
+
+    build: DetectorFactory
+    summary: str
+    needs: str | None = None  # None: runs as installed; else the file to give it (evaluate --checkpoint NAME=FILE)
+
+
+def _trained(name: str) -> Method:
+    spec = trained.TRAINED_METHODS[name]
+    return Method(trained.factory(name), f"{spec.summary} (trained)",
+                  f"its checkpoint: --checkpoint {name}=FILE, from `ipad-iqa train --config {spec.recipe}`")
+
+
+def _winclip(name: str) -> Method:
+    variant = get_variant(winclip.WINCLIP_VARIANTS[name])
+    needs = None if variant.weights else (f"{variant.clip_model} CLIP weights: --checkpoint {name}=FILE (or a "
+                                          "download)")
+    return Method(winclip.factory(name), f"WinCLIP-style zero-shot windows on the CLIP towers of {variant.name}",
+                  needs)
+
+
+METHODS: dict[str, Method] = {
+    "spectral": Method(spectral.build, "moire: isolated spectral peaks in local windows (training-free)"),
+    "bloom": Method(bloom.build, "lens flare: bright sources and the veiling glare around them (training-free)"),
+    "edge_autocorr": Method(edge_autocorr.build, "ghosting: double contours in the gradients' autocorrelation "
+                            "(training-free)"),
+    "handcrafted": Method(handcrafted.build, "spectral, bloom and edge_autocorr as one three-class method"),
+    **{name: Method(pyiqa_global.factory(name), summary) for name, summary in pyiqa_global.GLOBAL_METRICS.items()},
+    **{name: _winclip(name) for name in winclip.WINCLIP_VARIANTS},
+    **{name: _trained(name) for name in trained.TRAINED_METHODS},
 }
 
-IPAD_PREFIX = "ipad_clip"
+
+def usable_variants() -> list[str]:
+    """The ipad_clip* variants whose scores mean something (not the random test variant)."""
+    return [name for name, v in load_registry().items() if not v.allow_random_init]
 
 
-def split_method(name: str) -> tuple[str, dict[str, Any]]:
-    """``"ipad_clip[cls_weight=1.0,global_weight=[0,0.5,0]]"`` -> ``("ipad_clip", {"cls_weight": 1.0,
-    "global_weight": [0, 0.5, 0]})``: values are YAML, lists included."""
-    if "[" not in name and "]" not in name:
-        return name, {}
-    base, _, rest = name.partition("[")
-    try:
-        if "]" in base or not base.strip() or not rest.endswith("]"):
-            raise ValueError(name)
-        items = split_top_level(rest[:-1])
-    except ValueError:
-        raise ValueError(f"bad method name {name!r}; expected NAME or NAME[key=value,...]") from None
-    options = {}
-    for item in filter(None, (i.strip() for i in items)):
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"{name!r}: option {item!r} is not key=value")
-        options[key.strip()] = yaml.safe_load(raw)
-    return base.strip(), options
+def method_catalogue() -> dict[str, Method]:
+    """Every method users can evaluate: the usable ipad_clip* variants, then ``METHODS``."""
+    variants = {}
+    for name in usable_variants():
+        v = get_variant(name)
+        clip = f" (and the {v.clip_model} CLIP weights)" if v.clip_pretrained else ""
+        needs = None if v.weights else f"trained head weights: --checkpoint {name}=FILE{clip}"
+        variants[name] = Method(partial(pyiqa_ipad.build, name), v.summary, needs)
+    return variants | METHODS
 
+
+def standard_comparison(checkpoints: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """What ``ipad-iqa evaluate`` runs without ``--methods``: ``DEFAULT_METHOD`` and every method of ``METHODS``
+    that runs as installed or whose file is in ``checkpoints``; the others, each with what it needs."""
+    methods, skipped = [DEFAULT_METHOD], {}
+    for name, method in METHODS.items():
+        if method.needs is None or name in checkpoints:
+            methods.append(name)
+        else:
+            skipped[name] = f"needs {method.needs}"
+    return tuple(methods), skipped
 
 def build_detector(name: str, config: DetectorConfig | None = None) -> Detector:
-    """Build a method by name; ``ipad_clip*`` goes through pyiqa, everything else through ``DETECTORS``."""
+    """Build a method by name; ``ipad_clip*`` goes through pyiqa, everything else through ``METHODS``."""
     config = config or DetectorConfig()
     base, options = split_method(name)
     if options:
@@ -78,15 +110,15 @@ def build_detector(name: str, config: DetectorConfig | None = None) -> Detector:
         config = DetectorConfig(config.device, config.checkpoint, {**config.arch, **options})
     if base.startswith(IPAD_PREFIX):
         return pyiqa_ipad.build(base, config)
-    if base not in DETECTORS:
-        raise KeyError(f"unknown method {base!r}; known: {', '.join(sorted(DETECTORS))}, {IPAD_PREFIX}*")
-    return DETECTORS[base](config)
+    if base not in METHODS:
+        raise KeyError(f"unknown method {base!r}; known: {', '.join(sorted(METHODS))}, {IPAD_PREFIX}* "
+                       "(ipad-iqa list)")
+    return METHODS[base].build(config)
 
 
 def method_fingerprint(name: str, config: DetectorConfig | None = None) -> str:
     """What a method's predictions depend on besides its name: the sha256 of its weights, found without
     building the model. A prediction cache made under another fingerprint is stale."""
-    from ipad_iqa.registry import get_variant
     from ipad_iqa.weights import WeightsError, sha256_file
 
     config = config or DetectorConfig()
@@ -108,5 +140,6 @@ def method_fingerprint(name: str, config: DetectorConfig | None = None) -> str:
     return "no trained weights (random init)"
 
 
-__all__ = ["DETECTORS", "Detector", "DetectorConfig", "DetectorFactory", "build_detector", "method_fingerprint",
-           "split_method", "output_from_maps", "output_from_probs"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "Detector", "DetectorConfig", "DetectorFactory", "Method",
+           "build_detector", "method_catalogue", "method_fingerprint", "output_from_maps", "output_from_probs",
+           "standard_comparison", "usable_variants"]

@@ -1,6 +1,6 @@
 """Shared parts of the supervised CNN baselines (segnet, manip): blocks, FPN decoder, training protocol.
 
-A ``DenseBaseline`` speaks the protocol of ``ipad_iqa.train.models.ArtifactModel`` so that the same loop,
+A ``DenseBaseline`` speaks the protocol of ``ipad_iqa.baselines.networks.ArtifactModel`` so that the same loop,
 loss and evaluation harness serve it: 4-state logits (clean, ghosting, flare, moire) at 1/4 resolution plus
 image logits from globally pooled deep features. It is fully convolutional and runs at native resolution:
 inputs are padded to a multiple of the encoder stride and maps cropped back.
@@ -17,9 +17,8 @@ from torch import nn
 
 from ipad_iqa.model.heads import class_token_probs, fuse_probs
 from ipad_iqa.model.ipad_clip import ViewOutput
-from ipad_iqa.model.prompts import STATES
 from ipad_iqa.model.tiling import pad_to
-from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS, IPADOutput
 from ipad_iqa.utils import typed_fields
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -85,7 +84,7 @@ class FPNDecoder(nn.Module):
         super().__init__()
         self.lateral = nn.ModuleList(nn.Conv2d(w, width, 1) for w in widths)
         self.smooth = conv_bn(width, width)
-        self.classify = nn.Conv2d(width, len(STATES), 1)
+        self.classify = nn.Conv2d(width, len(LABELS), 1)
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
         x = self.lateral[-1](feats[-1])
@@ -105,7 +104,7 @@ class DenseBaseline(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.decoder = FPNDecoder(cfg.widths, cfg.decoder_width)
-        self.cls_head = nn.Linear(2 * cfg.widths[-1], len(STATES))
+        self.cls_head = nn.Linear(2 * cfg.widths[-1], len(LABELS))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ipad_iqa.baselines.convnet import ConvNetConfig, DenseBaseline, conv_bn, stage, stem
-from ipad_iqa.train.config import TrainConfig
 
 # The three 5x5 SRM residual kernels used by RGB-N (each sums to zero).
 SRM_KERNELS: tuple[tuple[tuple[float, ...], ...], ...] = (
@@ -83,6 +82,3 @@ class ManipNet(DenseBaseline):
         noise = torch.cat([self.srm(x), self.constrained(x)], dim=1)
         return self.fuse_streams(torch.cat([self.rgb(x), self.noise(noise)], dim=1))
 
-
-def build_model(cfg: TrainConfig) -> ManipNet:
-    return ManipNet(ConvNetConfig.from_dict(cfg.arch))

@@ -13,7 +13,13 @@ import torch
 from ipad_iqa.baselines.base import Detector, DetectorConfig, output_from_probs
 from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
 
-GLOBAL_METRICS: tuple[str, ...] = ("piqe", "entropy", "psnr", "ssim")
+#: The metrics, each with its one line for ``ipad-iqa list``.
+GLOBAL_METRICS: dict[str, str] = {
+    "piqe": "pyiqa's PIQE: one no-reference quality score per image, no map",
+    "entropy": "pyiqa's entropy: one no-reference score per image, no map",
+    "psnr": "pyiqa's PSNR against the clean twin (full-reference: benchmark only), no map",
+    "ssim": "pyiqa's SSIM against the clean twin (full-reference: benchmark only), no map",
+}
 
 
 def parse_score_range(text: str) -> tuple[float, float]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import torch
 
 from ipad_iqa.baselines.convnet import ConvNetConfig, DenseBaseline, stage, stem
-from ipad_iqa.train.config import TrainConfig
 
 
 class SegNet(DenseBaseline):
@@ -24,6 +23,3 @@ class SegNet(DenseBaseline):
     def entry(self, x: torch.Tensor) -> torch.Tensor:
         return self.stem(x)
 
-
-def build_model(cfg: TrainConfig) -> SegNet:
-    return SegNet(ConvNetConfig.from_dict(cfg.arch))

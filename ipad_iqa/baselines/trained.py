@@ -1,7 +1,7 @@
 """Methods trained by ``ipad-iqa train`` (baselines and IPAD-CLIP ablations), loaded from their checkpoints.
 
 A name maps to the training method its checkpoint must have been trained as and to the recipe that trains
-it; the checkpoint's metadata rebuilds the model (see ``ipad_iqa.train.models.load_trained``). Several names
+it; the checkpoint's metadata rebuilds the model (see ``ipad_iqa.baselines.networks.load_trained``). Several names
 may share a method: the IPAD-CLIP training ablations are all ``method: ipad`` with different ``arch``.
 """
 
@@ -13,6 +13,7 @@ from typing import NamedTuple
 import torch
 
 from ipad_iqa.baselines.base import Detector, DetectorConfig
+from ipad_iqa.baselines.networks import load_trained
 from ipad_iqa.io import validate_batch
 from ipad_iqa.output import IPADOutput
 from ipad_iqa.weights import WeightsError
@@ -22,31 +23,29 @@ class TrainedMethod(NamedTuple):
     method: str  # TrainConfig.method the checkpoint must carry
     recipe: str  # config that trains it, relative to the repository root
     run_dir: str  # its out_dir
+    summary: str  # one line for ``ipad-iqa list``
 
 
-def _entry(method: str, recipe: str) -> TrainedMethod:
+def _entry(method: str, recipe: str, summary: str) -> TrainedMethod:
     stem = recipe.removeprefix("configs/").removesuffix(".yaml")
-    return TrainedMethod(method, recipe, f"runs/{stem}")
+    return TrainedMethod(method, recipe, f"runs/{stem}", summary)
 
 
 TRAINED_METHODS: dict[str, TrainedMethod] = {
-    "aprilgan": _entry("aprilgan", "configs/baselines/aprilgan.yaml"),
-    "anomalyclip": _entry("anomalyclip", "configs/baselines/anomalyclip.yaml"),
-    "manip": _entry("manip", "configs/baselines/manip.yaml"),
-    "segnet": _entry("segnet", "configs/baselines/segnet.yaml"),
-    "ipad_ref": _entry("ipad", "configs/ablations/ipad_ref.yaml"),
-    "ipad_agnostic": _entry("ipad", "configs/ablations/ipad_agnostic.yaml"),
-    "ipad_no_adapt": _entry("ipad", "configs/ablations/ipad_no_adapt.yaml"),
-    # the stages of the embedded default, so that a run can be compared with the shipped ``ipad_clip``
-    "ipad_stage1": _entry("ipad", "configs/ipad_clip_s.yaml"),
-    "ipad_stage2": _entry("ipad", "configs/ipad_clip_s_stage2.yaml"),
-    "ipad_stage3": _entry("ipad", "configs/ipad_clip_s_stage3.yaml"),
-    "ipad_stage4": _entry("ipad", "configs/ipad_clip_s_stage4.yaml"),
-    "ipad_stage5": _entry("ipad", "configs/ipad_clip_s_stage5.yaml"),
-    "ipad_stage6": _entry("ipad", "configs/ipad_clip_s_stage6.yaml"),
-    "ipad_stage7": _entry("ipad", "configs/ipad_clip_s_stage7.yaml"),
-    "ipad_stage8": _entry("ipad", "configs/ipad_clip_s_stage8.yaml"),
-    "ipad_stage9": _entry("ipad", "configs/ipad_clip_s_stage9.yaml"),
+    "aprilgan": _entry("aprilgan", "configs/baselines/aprilgan.yaml",
+                       "APRIL-GAN-style CLIP head: linear per-layer maps against hand-written prompts"),
+    "anomalyclip": _entry("anomalyclip", "configs/baselines/anomalyclip.yaml",
+                          "AnomalyCLIP-style CLIP head: object-agnostic learned prompts, class-token score"),
+    "manip": _entry("manip", "configs/baselines/manip.yaml",
+                    "manipulation-localization CNN: SRM and constrained-conv noise stream fused with RGB"),
+    "segnet": _entry("segnet", "configs/baselines/segnet.yaml",
+                     "plain segmentation CNN: ResNet-style encoder and FPN decoder, from scratch"),
+    "ipad_ref": _entry("ipad", "configs/ablations/ipad_ref.yaml",
+                       "ablation reference: IPAD-CLIP's head on the frozen ipad_clip towers, comparison budget"),
+    "ipad_agnostic": _entry("ipad", "configs/ablations/ipad_agnostic.yaml",
+                            "ablation of ipad_ref: object-agnostic prompts"),
+    "ipad_no_adapt": _entry("ipad", "configs/ablations/ipad_no_adapt.yaml",
+                            "ablation of ipad_ref: no adapters, no anchor steering"),
 }
 
 
@@ -62,7 +61,7 @@ class TrainedDetector(Detector):
 
 
 def factory(name: str) -> Callable[[DetectorConfig], TrainedDetector]:
-    """The DETECTORS factory of ``name``: needs ``config.checkpoint`` and says how to get one otherwise."""
+    """The METHODS factory of ``name``: needs ``config.checkpoint`` and says how to get one otherwise."""
     spec = TRAINED_METHODS[name]
 
     def build(config: DetectorConfig) -> TrainedDetector:
@@ -70,8 +69,6 @@ def factory(name: str) -> Callable[[DetectorConfig], TrainedDetector]:
             raise WeightsError(
                 f"{name} is a trained method and needs a checkpoint: train it with `ipad-iqa train --config "
                 f"{spec.recipe} --clean-dir DIR`, then pass `--checkpoint {name}={spec.run_dir}/best.safetensors`")
-        from ipad_iqa.train.models import load_trained
-
         model = load_trained(config.checkpoint, arch=config.arch, device=config.device, expect_method=spec.method)
         return TrainedDetector(name, model, config.device)
 

@@ -113,13 +113,13 @@ def state_anchors(model: IPADCLIP) -> torch.Tensor:
 
 
 def factory(name: str) -> Callable[[DetectorConfig], WinCLIPDetector]:
-    """The DETECTORS factory of ``name``. ``config.checkpoint`` is read as CLIP weights for the real-CLIP
+    """The METHODS factory of ``name``. ``config.checkpoint`` is read as CLIP weights for the real-CLIP
     variants, and as an ipad-iqa checkpoint of the whole model (e.g. earlier shipped weights) whose towers
     replace the shipped ones for a variant trained here."""
     variant = WINCLIP_VARIANTS[name]
 
     def build(config: DetectorConfig) -> WinCLIPDetector:
-        from ipad_iqa.model.factory import create_model
+        from ipad_iqa.factory import create_model
         from ipad_iqa.registry import get_variant
 
         if get_variant(variant).weights is not None:  # a CLIP trained here: its own towers, head unused

@@ -15,10 +15,12 @@ from collections.abc import Sequence
 # Public subcommand name -> module name. Order is the order shown in --help.
 SUBCOMMANDS: dict[str, str] = {
     "score": "score",
+    "list": "list_models",
     "make-benchmark": "make_benchmark",
     "show-benchmark": "show_benchmark",
     "make-shards": "make_shards",
     "train": "train",
+    "average-weights": "average_weights",
     "evaluate": "evaluate",
 }
 

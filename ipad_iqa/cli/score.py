@@ -81,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
     parser.add_argument("--metric", default="ipad_clip",
                         help="pyiqa metric name (an ipad_clip* variant); NAME[key=value,...] sets inference-time "
-                             "arch options, e.g. 'ipad_clip[class_token_view=global]'")
+                             "arch options, e.g. 'ipad_clip[cls_weight=1.0]'")
     parser.add_argument("--head-weights", type=Path,
                         help="trained weights (.safetensors, e.g. runs/NAME/best.safetensors) instead of the "
                              "metric's registered ones")
@@ -254,7 +254,7 @@ def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True, head_wei
     import torch
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
-    from ipad_iqa.baselines import IPAD_PREFIX, split_method
+    from ipad_iqa.methods import IPAD_PREFIX, split_method
     from ipad_iqa.pyiqa_plugin import IPADCLIPArch
     from ipad_iqa.viz import render_size
     from ipad_iqa.weights import WeightsError

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ipad_iqa.data.splits import SPLITS
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
+
+if TYPE_CHECKING:
+    from ipad_iqa.data.benchmark import ManifestRow
 
 HELP = "contact sheet and statistics of an IPAD-Synth benchmark folder"
-
-_COLOURS = {"ghosting": (255, 64, 64), "flare": (255, 200, 0), "moire": (0, 160, 255)}
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", help="benchmark folder (with manifest.csv)")
     parser.add_argument("--n", type=int, default=24, help="number of samples on the sheet")
     parser.add_argument("--out", default=None, help="sheet PNG to write (omit for --stats only)")
-    parser.add_argument("--split", default=None, choices=["train", "val", "test"])
-    parser.add_argument("--label", default=None, choices=["clean", "ghosting", "flare", "moire"])
+    parser.add_argument("--split", default=None, choices=SPLITS)
+    parser.add_argument("--label", default=None, choices=LABELS)
     parser.add_argument("--tile", type=int, default=160, help="tile side in px")
     parser.add_argument("--cols", type=int, default=4, help="samples per row")
     parser.add_argument("--seed", type=int, default=0, help="which samples are shown")
@@ -26,16 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stats", action="store_true", help="print counts, mask-area and severity statistics")
 
 
-def _rows(root: Path, split: str | None, label: str | None) -> list[dict]:
-    with (root / "manifest.csv").open(newline="") as f:
-        return [r for r in csv.DictReader(f) if (split is None or r["split"] == split)
-                and (label is None or r["label"] == label)]
-
-
-def contact_sheet(root: Path, rows: list[dict], tile: int, cols: int):
-    """Image and mask-overlay tiles side by side, captioned with label, split and severity."""
+def contact_sheet(rows: list[ManifestRow], tile: int, cols: int):
+    """Image and mask-overlay tiles side by side (masks in the overlay colours of ``ipad-iqa score``), captioned
+    with label, split and severity."""
     import numpy as np
     from PIL import Image, ImageDraw
+
+    from ipad_iqa.data.benchmark import read_mask
+    from ipad_iqa.io import load_image
+    from ipad_iqa.viz import DEFAULT_STYLE
 
     cols = max(1, min(cols, len(rows)))
     n_rows = -(-len(rows) // cols)
@@ -43,40 +45,40 @@ def contact_sheet(root: Path, rows: list[dict], tile: int, cols: int):
     sheet = Image.new("RGB", (cols * 2 * tile, n_rows * (tile + cap)), (24, 24, 24))
     draw = ImageDraw.Draw(sheet)
     for k, row in enumerate(rows):
-        img = Image.open(root / row["image"]).convert("RGB").resize((tile, tile), Image.LANCZOS)
+        pixels = load_image(row.image).mul(255).round().byte().permute(1, 2, 0).numpy()
+        img = Image.fromarray(pixels).resize((tile, tile), Image.LANCZOS)
         over = np.asarray(img, np.float32)
-        if row["mask"]:
-            m = np.asarray(Image.open(root / row["mask"]).convert("L").resize((tile, tile))) > 127
-            over[m] = 0.5 * over[m] + 0.5 * np.asarray(_COLOURS[row["label"]], np.float32)
+        if row.mask:
+            m = np.asarray(Image.fromarray(read_mask(row.mask).astype(np.uint8) * 255).resize((tile, tile))) > 127
+            over[m] = 0.5 * over[m] + 0.5 * np.asarray(DEFAULT_STYLE.colors[ARTIFACT_CLASSES.index(row.label)], np.float32)
         x, y = (k % cols) * 2 * tile, (k // cols) * (tile + cap)
         sheet.paste(img, (x, y + cap))
         sheet.paste(Image.fromarray(over.astype(np.uint8)), (x + tile, y + cap))
-        draw.text((x + 2, y + 1), f"{row['label']} {row['split']} s={float(row['severity']):.2f}", fill=(230, 230, 230))
+        draw.text((x + 2, y + 1), f"{row.label} {row.split} s={row.severity or 0.0:.2f}", fill=(230, 230, 230))
     return sheet
 
 
-def stats_markdown(rows: list[dict], root: Path) -> str:
+def stats_markdown(rows: list[ManifestRow]) -> str:
     """Counts per split and label (and distinct source photos), mask area and severity quantiles per label."""
     import numpy as np
-    from PIL import Image
 
-    labels = ["clean", "ghosting", "flare", "moire"]
-    splits = ["train", "val", "test"]
-    lines = ["| split | " + " | ".join(labels) + " | total | photos |", "|---" * (len(labels) + 3) + "|"]
-    for s in splits:
-        counts = [sum(r["split"] == s and r["label"] == lab for r in rows) for lab in labels]
-        photos = len({r["source"] for r in rows if r["split"] == s})
+    from ipad_iqa.data.benchmark import read_mask
+
+    lines = ["| split | " + " | ".join(LABELS) + " | total | photos |", "|---" * (len(LABELS) + 3) + "|"]
+    for s in SPLITS:
+        counts = [sum(r.split == s and r.label == lab for r in rows) for lab in LABELS]
+        photos = len({r.source for r in rows if r.split == s})
         lines.append(f"| {s} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} | {photos} |")
     q = (0.1, 0.25, 0.5, 0.75, 0.9)
     lines += ["", "Mask area (fraction of the image) and severity, per artifact:", "",
               "| label | n | area p10 | p25 | median | p75 | p90 | severity mean | sev < 0.33 | 0.33-0.67 | > 0.67 |",
               "|---" * 11 + "|"]
-    for lab in labels[1:]:
-        sub = [r for r in rows if r["label"] == lab]
+    for lab in LABELS[1:]:
+        sub = [r for r in rows if r.label == lab]
         if not sub:
             continue
-        area = np.array([(np.asarray(Image.open(root / r["mask"])) > 127).mean() for r in sub])
-        sev = np.array([float(r["severity"]) for r in sub])
+        area = np.array([read_mask(r.mask).mean() for r in sub])
+        sev = np.array([r.severity or 0.0 for r in sub])
         bins = np.histogram(sev, bins=[0, 1 / 3, 2 / 3, 1.0001])[0]
         lines.append(f"| {lab} | {len(sub)} | " + " | ".join(f"{v:.3f}" for v in np.quantile(area, q))
                      + f" | {sev.mean():.2f} | " + " | ".join(map(str, bins)) + " |")
@@ -86,16 +88,17 @@ def stats_markdown(rows: list[dict], root: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    root = Path(args.root)
-    rows = _rows(root, args.split, args.label)
+    from ipad_iqa.data.benchmark import read_manifest
+
+    rows = read_manifest(Path(args.root), args.split, [args.label] if args.label else None)
     if not rows:
         print("no samples match")
         return 1
     if args.stats:
-        print(stats_markdown(rows, root))
+        print(stats_markdown(rows))
     if args.out:
         pick = np.random.default_rng(args.seed).permutation(len(rows))[: args.n]
-        sheet = contact_sheet(root, [rows[i] for i in sorted(pick)], args.tile, args.cols)
+        sheet = contact_sheet([rows[i] for i in sorted(pick)], args.tile, args.cols)
         (sheet.quantize(args.colors) if args.colors else sheet).save(args.out, optimize=True)
         print(f"wrote {args.out}")
     return 0

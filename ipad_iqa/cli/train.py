@@ -15,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", help="last.pt of an interrupted run")
     parser.add_argument("--shards", help="training shards folder (same as --set data.shards=DIR)")
     parser.add_argument("--val-shards", help="validation shards folder (same as --set data.val_shards=DIR)")
-    parser.add_argument("--clean-dir", help="clean photo pool for on-the-fly v1 synthesis (--set data.clean_dir)")
+    parser.add_argument("--clean-dir", help="clean photo pool for on-the-fly v1 synthesis (same as --set "
+                                            "data.clean_dir=DIR; when neither this nor the config sets it: "
+                                            "$IPAD_IQA_DATA)")
     parser.add_argument("--out", help="run folder (same as --set out_dir=DIR)")
     parser.add_argument("--device", help="cpu or cuda (same as --set device=...)")
 

@@ -1,4 +1,4 @@
-"""Writer of the IPAD-Synth benchmark folder: images, masks, ``manifest.csv``, reproducibly and safely.
+"""Writer and reader of the IPAD-Synth benchmark folder: images, masks, ``manifest.csv``, reproducibly and safely.
 
 Layout of ``OUT``::
 
@@ -17,6 +17,9 @@ The reference of an artifact image is ``render_sample(source, "clean", same seed
 canvas, synthesis and finishing from independent streams, so the twin has the same crop, noise and JPEG
 quality and differs only where the synthesizer acted (plus JPEG block spread). Full-reference baselines (PSNR,
 SSIM) need exactly this; a clean row is its own reference, so its ``reference`` cell is empty.
+
+The reader (``read_manifest``, ``read_mask`` and the torch dataset ``IPADBenchmark``) sits beside the writer, so
+that the folder's format is known in one module.
 """
 
 from __future__ import annotations
@@ -32,10 +35,18 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
+from torch.utils.data import Dataset
 
-from ipad_iqa.data.perceptual import V2_GHOSTING_MODES, InvisibleArtifactError, render_visible_sample
-from ipad_iqa.data.pipeline import Sample, load_image, render_sample
+from ipad_iqa.data.datasets import to_item
+from ipad_iqa.data.perceptual import (
+    V2_GHOSTING_MODES,
+    InvisibleArtifactError,
+    mask_levels,
+    render_visible_sample,
+)
+from ipad_iqa.data.pipeline import Sample, load_photo, render_sample
 from ipad_iqa.data.sources import (
     SKIMAGE_PREFIX,
     SKIMAGE_SAMPLES,
@@ -44,9 +55,10 @@ from ipad_iqa.data.sources import (
     source_name,
 )
 from ipad_iqa.data.splits import SPLITS, split_of
-from ipad_iqa.data.synth import ARTIFACTS
 from ipad_iqa.data.synth.common import as_rgb
 from ipad_iqa.data.synth.ghosting import check_mode_probs, check_reflection_scene
+from ipad_iqa.io import load_image, open_image
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 FORMAT_VERSION = 2  # 2: references/ and the manifest's reference column
 MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params", "reference")
@@ -120,7 +132,7 @@ def discover_sources(clean_dir: str | Path | None) -> tuple[dict[str, Callable[[
     root = Path(clean_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"--clean-dir {root} is not a directory")
-    return {source_name(p, root): (lambda p=p: load_image(p)) for p in list_clean_pool(root)}, str(root.resolve())
+    return {source_name(p, root): (lambda p=p: load_photo(p)) for p in list_clean_pool(root)}, str(root.resolve())
 
 
 def check_sources(loaders: dict[str, Callable[[], np.ndarray]]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -137,7 +149,7 @@ def check_sources(loaders: dict[str, Callable[[], np.ndarray]]) -> tuple[list[st
 
 def task_labels(spec: BenchmarkSpec) -> list[str]:
     """Label of every sample index: a seeded interleaving of the requested counts."""
-    labels = ["clean"] * spec.n_clean + [a for a in ARTIFACTS for _ in range(spec.n_per_class)]
+    labels = ["clean"] * spec.n_clean + [a for a in ARTIFACT_CLASSES for _ in range(spec.n_per_class)]
     order = np.random.default_rng([spec.seed, 0]).permutation(len(labels))
     return [labels[i] for i in order]
 
@@ -355,3 +367,80 @@ def write_benchmark(out: str | Path, clean_dir: str | Path | None, n_per_class: 
     (out / "SHA256SUMS").write_text("\n".join(sums) + "\n")
     return (f"{out}: wrote {len(rows)} samples from {len(names)} sources ({len(skipped)} skipped"
             + (f", {len(failed)} samples without a visible artifact" if spec.version == "v2" else "") + ")")
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One sample of a written benchmark as ``manifest.csv`` lists it; paths are absolute."""
+
+    key: str  # the image path relative to the benchmark folder: names the sample
+    image: Path
+    mask: Path | None  # None for clean rows
+    label: str
+    split: str
+    source: str
+    severity: float | None  # None where the manifest leaves it empty
+    jod: float | None  # v2: image JOD against the clean twin; None in v1 benchmarks
+    params: dict
+    # the clean twin: the manifest's reference column, else (benchmarks written before it existed) the clean
+    # image of the same source; a clean row is its own reference; None where neither exists
+    reference: Path | None
+
+
+def _severity(row: dict) -> float | None:
+    value = row.get("severity") or ""
+    try:
+        return float(value) if value.strip() else None
+    except ValueError:
+        raise ValueError(f"manifest row {row['image']}: severity {value!r} is not a number") from None
+
+
+def read_manifest(root: str | Path, split: str | None = None, labels: Sequence[str] | None = None
+                  ) -> list[ManifestRow]:
+    """The rows of ``root/manifest.csv``, in order, optionally only those of one split and some labels."""
+    root = Path(root)
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest} not found: write the benchmark with `ipad-iqa make-benchmark`")
+    with manifest.open(newline="") as f:
+        raw = list(csv.DictReader(f))
+    clean_of = {(r["split"], r["source"]): r["image"] for r in raw if r["label"] == "clean"}
+    rows = []
+    for r in raw:
+        if (split is not None and r["split"] != split) or (labels is not None and r["label"] not in labels):
+            continue
+        ref = r.get("reference") or (r["image"] if r["label"] == "clean" else clean_of.get((r["split"], r["source"])))
+        rows.append(ManifestRow(key=r["image"], image=root / r["image"], mask=root / r["mask"] if r["mask"] else None,
+                                label=r["label"], split=r["split"], source=r["source"], severity=_severity(r),
+                                jod=float(r["jod"]) if r.get("jod") else None,
+                                params=json.loads(r["params"] or "{}"), reference=root / ref if ref else None))
+    return rows
+
+
+def read_mask(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """A written mask as (visible, ignore) (H, W) bools: v2 masks are 255 / 128 (uncertain) / 0, v1 255 / 0."""
+    with open_image(Path(path)) as im:
+        return mask_levels(np.asarray(im.convert("L")))
+
+
+class IPADBenchmark(Dataset):
+    """A written IPAD-Synth benchmark at full resolution, in the item layout of ``IPADSynthDataset``.
+
+    Items also carry ``path`` (image path relative to ``root``); the parsed manifest rows are in ``self.rows``,
+    in item order.
+    """
+
+    def __init__(self, root: str | Path, split: str | None = None, labels: Sequence[str] | None = None) -> None:
+        self.root = Path(root)
+        self.rows = read_manifest(self.root, split, labels)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict:
+        row = self.rows[index]
+        image = load_image(row.image)
+        empty = np.zeros(image.shape[-2:], bool)
+        mask, ignore = read_mask(row.mask) if row.mask else (empty, empty)
+        return to_item(image, mask, LABELS.index(row.label), row.severity or 0.0) | {
+            "path": row.key, "valid": torch.from_numpy((~ignore).astype(np.float32))}

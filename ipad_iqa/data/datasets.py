@@ -1,8 +1,7 @@
-"""Torch datasets: on-the-fly synthesis for training, and the reader of a written IPAD-Synth benchmark."""
+"""On-the-fly synthesis for training (the reader of a written benchmark is ``benchmark.IPADBenchmark``)."""
 
 from __future__ import annotations
 
-import csv
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,15 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
-from ipad_iqa.data.perceptual import mask_levels
-from ipad_iqa.data.pipeline import DEFAULT_FINISH, FinishConfig, load_image, render_sample
-from ipad_iqa.data.synth import ARTIFACTS
+from ipad_iqa.data.pipeline import DEFAULT_FINISH, FinishConfig, load_photo, render_sample
 from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS, check_mode_probs, check_reflection_scene
-
-LABELS: tuple[str, ...] = ("clean", *ARTIFACTS)  # label index = position: 0 clean, 1 ghosting, 2 flare, 3 moire
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 
 @dataclass(frozen=True)
@@ -45,13 +40,13 @@ class SynthDatasetConfig:
     finish: FinishConfig = field(default=DEFAULT_FINISH)
 
 
-def _to_item(image: np.ndarray, mask: np.ndarray, label: int, severity: float) -> dict:
-    """The dict layout shared by both datasets."""
-    masks = np.zeros((len(ARTIFACTS), *mask.shape), np.float32)
+def to_item(image: torch.Tensor, mask: np.ndarray, label: int, severity: float) -> dict:
+    """The dict layout shared by both datasets; ``image`` (3, H, W) float32 in [0, 1]."""
+    masks = np.zeros((len(ARTIFACT_CLASSES), *mask.shape), np.float32)
     if label > 0:
         masks[label - 1] = mask
     return {
-        "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32) / 255.0),
+        "image": image,
         "masks": torch.from_numpy(masks),
         "label": torch.tensor(label, dtype=torch.int64),
         "severity": float(severity),
@@ -88,7 +83,7 @@ class IPADSynthDataset(Dataset):
         if path in self._cache:
             self._cache.move_to_end(path)
             return self._cache[path]
-        img = load_image(path)
+        img = load_photo(path)
         self._cache[path] = img
         if len(self._cache) > self.config.cache_size:
             self._cache.popitem(last=False)
@@ -115,7 +110,8 @@ class IPADSynthDataset(Dataset):
         image, mask = sample.image[y:y + c, x:x + c], sample.mask[y:y + c, x:x + c]
         if label > 0 and mask.sum() < cfg.min_mask_pixels:
             label, mask = 0, np.zeros_like(mask)
-        return _to_item(image, mask, label, sample.severity if label > 0 else 0.0)
+        image = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32) / 255.0)
+        return to_item(image, mask, label, sample.severity if label > 0 else 0.0)
 
     def _crop_origin(self, mask: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
         """Top-left corner of the crop: centred on a random mask pixel with probability ``mask_crop_bias``."""
@@ -127,33 +123,3 @@ class IPADSynthDataset(Dataset):
             k = int(rng.integers(ys.size))
             return int(np.clip(ys[k] - c // 2, 0, h - c)), int(np.clip(xs[k] - c // 2, 0, w - c))
         return int(rng.integers(h - c + 1)), int(rng.integers(w - c + 1))
-
-
-class IPADBenchmark(Dataset):
-    """A written IPAD-Synth benchmark (``manifest.csv``), at full resolution, in the same dict layout.
-
-    Items also carry ``path`` (image path relative to ``root``); the full manifest rows (parameters as JSON)
-    are in ``self.rows``, in item order.
-    """
-
-    def __init__(self, root: str | Path, split: str | None = None, labels: Sequence[str] | None = None) -> None:
-        self.root = Path(root)
-        manifest = self.root / "manifest.csv"
-        if not manifest.is_file():
-            raise FileNotFoundError(f"{manifest} not found: write the benchmark with `ipad-iqa make-benchmark`")
-        with manifest.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        self.rows = [r for r in rows if (split is None or r["split"] == split)
-                     and (labels is None or r["label"] in labels)]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index: int) -> dict:
-        row = self.rows[index]
-        image = np.asarray(Image.open(self.root / row["image"]).convert("RGB"))
-        label = LABELS.index(row["label"])
-        mask, ignore = (mask_levels(np.asarray(Image.open(self.root / row["mask"]).convert("L"))) if row["mask"]
-                        else (np.zeros(image.shape[:2], bool), np.zeros(image.shape[:2], bool)))
-        item = _to_item(image, mask, label, float(row["severity"]))
-        return item | {"path": row["image"], "valid": torch.from_numpy((~ignore).astype(np.float32))}

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ipad_iqa.data.synth import PARAMS, SYNTHESIZERS
 from ipad_iqa.data.synth.common import as_rgb
 from ipad_iqa.data.synth.ghosting import Scene, scene_array
+from ipad_iqa.io import load_image
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,10 @@ class FinishConfig:
 DEFAULT_FINISH = FinishConfig()
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Decode a photo to (H, W, 3) float32 sRGB in [0, 1], honouring EXIF orientation."""
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        return as_rgb(np.asarray(im.convert("RGBA" if im.mode in ("RGBA", "LA", "PA") else "RGB")))
+def load_photo(path: str | Path) -> np.ndarray:
+    """A clean photo as (H, W, 3) float32 sRGB in [0, 1], the layout synthesis works in: the one image loader,
+    ``ipad_iqa.io.load_image`` (EXIF orientation, transparency, size and pixel-limit checks), channels last."""
+    return load_image(path).permute(1, 2, 0).numpy()
 
 
 def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -33,9 +33,8 @@ from ipad_iqa.data.perceptual import (
     render_visible_sample,
 )
 from ipad_iqa.data.splits import SPLITS, split_of
-from ipad_iqa.data.synth import ARTIFACTS
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
-LABELS: tuple[str, ...] = ("clean", *ARTIFACTS)
 SOURCE_ATTEMPTS = 4  # photos tried for one sample before it is recorded as failed
 
 
@@ -309,7 +308,7 @@ class ShardDataset:
         n_visible = int((mask == 255).sum())
         if label > 0 and n_visible < cfg.min_visible_pixels:
             label = -1 if (mask > 0).any() else 0
-        masks = np.zeros((len(ARTIFACTS), c, c), np.float32)
+        masks = np.zeros((len(ARTIFACT_CLASSES), c, c), np.float32)
         if label > 0:
             masks[label - 1] = mask == 255
         # a crop too small a part of its artifact to be named teaches neither side of its few visible pixels

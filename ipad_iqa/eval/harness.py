@@ -15,19 +15,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ipad_iqa.data.benchmark import read_manifest, read_mask
+from ipad_iqa.data.sources import IMAGE_SUFFIXES
 from ipad_iqa.eval.cache import Prediction, PredictionCache
 from ipad_iqa.eval.metrics import BenchmarkAccumulator, MetricsConfig, image_metrics
-from ipad_iqa.output import ARTIFACT_CLASSES
-
-LABELS: tuple[str, ...] = ("clean", *ARTIFACT_CLASSES)  # label index: 0 clean, 1 ghosting, 2 flare, 3 moire
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+from ipad_iqa.io import load_image, read_size
+from ipad_iqa.methods import split_method
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 
 @dataclass(frozen=True)
 class EvalConfig:
     """One evaluation run. ``checkpoints``: method name -> checkpoint path, for trained methods.
 
-    A method ``NAME[key=value,...]`` is NAME with inference-time arch overrides (see ``ipad_iqa.baselines``).
+    A method ``NAME[key=value,...]`` is NAME with inference-time arch overrides (see ``ipad_iqa.methods``).
     """
 
     methods: tuple[str, ...]
@@ -42,7 +43,7 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
-class Sample:
+class EvalItem:
     """An image to score. ``key`` (path relative to the data root) names it in the cache."""
 
     key: str
@@ -71,7 +72,7 @@ class MethodRun:
     classes: tuple[str, ...] = ARTIFACT_CLASSES
 
 
-def _interleave(samples: list[Sample]) -> list[Sample]:
+def _interleave(samples: list[EvalItem]) -> list[EvalItem]:
     """Round-robin over labels, so ``--limit N`` keeps every class."""
     by_label = [[s for s in samples if s.label == k] for k in range(len(LABELS))]
     out = []
@@ -80,34 +81,13 @@ def _interleave(samples: list[Sample]) -> list[Sample]:
     return out
 
 
-def benchmark_samples(root: Path, split: str) -> list[Sample]:
-    """Rows of ``manifest.csv`` for ``split``, with the clean reference of each image where one exists.
-
-    The reference is the manifest's ``reference`` column when present, else the clean image of the same
-    ``source`` in the same split; a clean image is its own reference. Without either it is ``None`` and
-    full-reference methods report the image as n/a.
-    """
-    from ipad_iqa.data.datasets import IPADBenchmark
-
-    rows = IPADBenchmark(root, split=split).rows
-    clean_of = {r["source"]: r["image"] for r in rows if r["label"] == "clean"}
-    samples = []
-    for r in rows:
-        ref = r.get("reference") or (r["image"] if r["label"] == "clean" else clean_of.get(r["source"]))
-        samples.append(Sample(key=r["image"], path=root / r["image"], label=LABELS.index(r["label"]),
-                              mask=root / r["mask"] if r["mask"] else None,
-                              reference=root / ref if ref else None,
-                              severity=_severity(r) if r["label"] != "clean" else None))
-    return _interleave(samples)
-
-
-def _severity(row: dict) -> float | None:
-    """The manifest's severity of an artifact row; ``None`` where the column is absent or empty."""
-    value = row.get("severity") or ""
-    try:
-        return float(value) if value.strip() else None
-    except ValueError:
-        raise ValueError(f"manifest row {row['image']}: severity {value!r} is not a number") from None
+def benchmark_items(root: Path, split: str) -> list[EvalItem]:
+    """The images of ``split`` of a written benchmark, labels interleaved, with the clean reference of each image
+    where one exists (``data.benchmark.ManifestRow.reference``): without one, full-reference methods report the
+    image as n/a."""
+    return _interleave([EvalItem(key=r.key, path=r.image, label=LABELS.index(r.label), mask=r.mask,
+                                 reference=r.reference, severity=r.severity if r.label != "clean" else None)
+                        for r in read_manifest(root, split)])
 
 
 _REFERENCE = re.compile(r"(^|_)(gt|clean)$", re.IGNORECASE)
@@ -115,7 +95,7 @@ _REFERENCE_DIRS = {"blurresize", "gt", "clean", "reference", "references"}
 _PAIR_SUFFIX = re.compile(r"_(gt|clean|moire|input|target)$", re.IGNORECASE)
 
 
-def real_samples(root: Path) -> list[Sample]:
+def real_items(root: Path) -> list[EvalItem]:
     """Photos under ``root/<class>/...``; references (``*_GT*`` names or a ``blurresize/`` folder) are clean.
 
     Twins share (class folder, dataset folder, stem without a ``_GT``/``_Moire``-like suffix), which pairs
@@ -128,25 +108,9 @@ def real_samples(root: Path) -> list[Sample]:
             continue
         is_ref = bool(_REFERENCE.search(path.stem)) or any(p.lower() in _REFERENCE_DIRS for p in parts[1:-1])
         twin = "/".join((*parts[:2], _PAIR_SUFFIX.sub("", path.stem))) if len(parts) > 2 else None
-        samples.append(Sample(key=path.relative_to(root).as_posix(), path=path,
+        samples.append(EvalItem(key=path.relative_to(root).as_posix(), path=path,
                               label=0 if is_ref else ARTIFACT_CLASSES.index(parts[0]) + 1, twin=twin))
     return samples
-
-
-def load_rgb(path: Path) -> torch.Tensor:
-    from ipad_iqa.data.pipeline import load_image
-
-    return torch.from_numpy(np.ascontiguousarray(load_image(path).transpose(2, 0, 1)))
-
-
-def load_mask(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(artifact, ignore) of a mask file: v2 masks are 255 visible / 128 uncertain / 0; v1 masks 255 / 0."""
-    from PIL import Image
-
-    from ipad_iqa.data.perceptual import mask_levels
-
-    with Image.open(path) as im:
-        return mask_levels(np.asarray(im.convert("L")))
 
 
 class LazyDetector:
@@ -156,7 +120,7 @@ class LazyDetector:
     """
 
     def __init__(self, method: str, config: EvalConfig) -> None:
-        from ipad_iqa.baselines import DetectorConfig, method_fingerprint, split_method
+        from ipad_iqa.baselines import DetectorConfig, method_fingerprint
 
         self.method, self.config = method, config
         ckpts = config.checkpoints  # "NAME[options]" falls back to the checkpoint of NAME
@@ -182,15 +146,15 @@ class LazyDetector:
         return info
 
 
-def predictions(lazy: LazyDetector, samples: Sequence[Sample], run: MethodRun
-                ) -> Iterator[tuple[Sample, Prediction]]:
+def predictions(lazy: LazyDetector, samples: Sequence[EvalItem], run: MethodRun
+                ) -> Iterator[tuple[EvalItem, Prediction]]:
     """Cached or fresh predictions in sample order (images without a needed reference are skipped)."""
     from tqdm import tqdm
 
     config, cache = lazy.config, lazy.cache
-    pending: list[tuple[Sample, torch.Tensor, torch.Tensor | None]] = []
+    pending: list[tuple[EvalItem, torch.Tensor, torch.Tensor | None]] = []
 
-    def flush() -> Iterator[tuple[Sample, Prediction]]:
+    def flush() -> Iterator[tuple[EvalItem, Prediction]]:
         detector = lazy.get()
         images = torch.stack([p[1] for p in pending])
         refs = torch.stack([p[2] for p in pending]) if detector.needs_reference else None
@@ -209,8 +173,8 @@ def predictions(lazy: LazyDetector, samples: Sequence[Sample], run: MethodRun
             yield s, cache.load(s.key)
             continue
         needs_ref = lazy.get().needs_reference
-        image = load_rgb(s.path)
-        ref = load_rgb(s.reference) if needs_ref and s.reference is not None else None
+        image = load_image(s.path)
+        ref = load_image(s.reference) if needs_ref and s.reference is not None else None
         if needs_ref and (ref is None or ref.shape != image.shape):
             run.n_skipped += 1
             continue
@@ -240,7 +204,7 @@ def _finish_timing(run: MethodRun, cpu: list[float], wall: list[float]) -> None:
 
 def evaluate_benchmark(root: Path, split: str, config: EvalConfig) -> dict[str, MethodRun]:
     """Every method on ``split`` of the benchmark at ``root``."""
-    samples = benchmark_samples(Path(root), split)[: config.limit]
+    samples = benchmark_items(Path(root), split)[: config.limit]
     runs = {}
     for method in config.methods:
         lazy = LazyDetector(method, config)
@@ -249,10 +213,10 @@ def evaluate_benchmark(root: Path, split: str, config: EvalConfig) -> dict[str, 
         acc = BenchmarkAccumulator(config.metrics, pixel=run.has_maps)
         cpu, wall = [], []
         for s, p in predictions(lazy, samples, run):
-            mask, ignore = load_mask(s.mask) if s.mask else (None, None)
+            mask, ignore = read_mask(s.mask) if s.mask else (None, None)
             maps = None
             if run.has_maps:
-                size = mask.shape if mask is not None else _image_size(s.path)
+                size = mask.shape if mask is not None else read_size(s.path)
                 maps = p.maps_at(size)
             acc.update(s.label, p.score, p.class_probs, maps, mask, s.severity, ignore)
             cpu.append(p.cpu_s)
@@ -264,14 +228,7 @@ def evaluate_benchmark(root: Path, split: str, config: EvalConfig) -> dict[str, 
     return runs
 
 
-def _image_size(path: Path) -> tuple[int, int]:
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return im.height, im.width
-
-
-def real_metrics(samples: Sequence[Sample], preds: Sequence[Prediction]) -> dict[str, dict[str, float | None]]:
+def real_metrics(samples: Sequence[EvalItem], preds: Sequence[Prediction]) -> dict[str, dict[str, float | None]]:
     """Image-level metrics on real photos, per class k, by ``class_probs[k]``.
 
     ``image_auroc``/``image_ap``: class-k photos vs clean references. ``image_auroc_vs_all``: class-k photos vs
@@ -295,7 +252,7 @@ def real_metrics(samples: Sequence[Sample], preds: Sequence[Prediction]) -> dict
 
 def evaluate_real(root: Path, config: EvalConfig) -> dict[str, MethodRun]:
     """Every method on folders of real photos (image level only)."""
-    samples = real_samples(Path(root))[: config.limit]
+    samples = real_items(Path(root))[: config.limit]
     runs = {}
     for method in config.methods:
         lazy = LazyDetector(method, config)

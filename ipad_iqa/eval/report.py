@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ipad_iqa.data.benchmark import read_mask
 from ipad_iqa.eval.cache import PredictionCache
-from ipad_iqa.eval.harness import LABELS, EvalConfig, MethodRun, Sample, load_mask, load_rgb
-from ipad_iqa.output import ARTIFACT_CLASSES
+from ipad_iqa.eval.harness import EvalConfig, EvalItem, MethodRun
+from ipad_iqa.io import load_image
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 GROUP_ORDER: tuple[str, ...] = ("mean", *ARTIFACT_CLASSES, "any")
 
@@ -93,6 +95,32 @@ REAL_NOTES = ("Per class k, by the class-k probability: `image_auroc`/`image_ap`
               "address the class, or there are no pairs.")
 
 
+def bootstrap_table(results: Mapping[str, Mapping[str, Mapping[str, float | int | None]]], first: str,
+                    draws: int) -> str:
+    """The paired-bootstrap differences (``eval.bootstrap.compare_cached``) of every method from ``first``."""
+    if not results:
+        return ""
+    parts = [f"### difference from {first} (paired bootstrap, {draws} draws)\n",
+             f"Per class: image AUROC of {first} and of the method (class-k photos against the clean references), "
+             f"{first} minus the method and the 95 % interval of that difference, photos and references resampled "
+             "with replacement. An interval spanning 0 is not evidence either way.\n",
+             f"| method | class | photos / references | {first} | method | difference, 95 % interval |",
+             "|---|---|---:|---:|---:|---|"]
+    for method, classes in results.items():
+        for cls, r in classes.items():
+            interval = "n/a" if r["difference"] is None else f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
+            parts.append(f"| {method} | {cls} | {r['n_photos']} / {r['n_references']} | {_fmt(r['first'])} | "
+                         f"{_fmt(r['second'])} | {interval} |")
+    return "\n".join(parts) + "\n"
+
+
+def skipped_section(skipped: Mapping[str, str]) -> str:
+    """The methods of the standard comparison that did not run, each with what it needs."""
+    if not skipped:
+        return ""
+    return "\n### not run\n\n" + "".join(f"* {m}: {reason}\n" for m, reason in skipped.items())
+
+
 def docs_fragment(runs: Mapping[str, MethodRun], command: str, title: str, real: bool = False) -> str:
     """A page fragment for ``docs/results.md``: what was run (exact command), how to read it, the tables."""
     notes = REAL_NOTES if real else SYNTH_NOTES
@@ -168,16 +196,16 @@ def plot_grid(rows: Sequence[GridRow], path: Path) -> Path:
     return path
 
 
-def grid_rows(samples: Sequence[Sample], runs: Mapping[str, MethodRun], config: EvalConfig) -> list[GridRow]:
+def grid_rows(samples: Sequence[EvalItem], runs: Mapping[str, MethodRun], config: EvalConfig) -> list[GridRow]:
     """The first sample of each label (artifact classes first), with every method's cached map for it."""
     rows = []
     for label in (1, 2, 3, 0):
         s = next((s for s in samples if s.label == label), None)
         if s is None:
             continue
-        image = load_rgb(s.path).permute(1, 2, 0).numpy()
+        image = load_image(s.path).permute(1, 2, 0).numpy()
         size = image.shape[:2]
-        visible, ignore = load_mask(s.mask) if s.mask else (np.zeros(size, bool), np.zeros(size, bool))
+        visible, ignore = read_mask(s.mask) if s.mask else (np.zeros(size, bool), np.zeros(size, bool))
         truth = visible + 0.5 * ignore
         maps = {}
         for method, run in runs.items():

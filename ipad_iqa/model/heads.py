@@ -88,12 +88,6 @@ def class_token_probs(cls_logits: torch.Tensor) -> torch.Tensor:
     return cls_logits.softmax(dim=-1)[:, 1:]
 
 
-def gate_maps(probs: torch.Tensor, cls_probs: torch.Tensor) -> torch.Tensor:
-    """State maps (B,4,h,w) whose artifact maps become the geometric mean of themselves and the class-token
-    probability (B,3) of their class: a view its class token deems clean keeps little of any map."""
-    return torch.cat([probs[:, :1], (probs[:, 1:] * cls_probs[:, :, None, None]).sqrt()], dim=1)
-
-
 def fuse_probs(cls_probs: torch.Tensor, grid_probs: torch.Tensor, cls_weight: float, topk_ratio: float
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """class_probs (B,3): class-token artifact probabilities (B,3) fused with top-k pooled maps (B,4,h,w);

@@ -18,11 +18,9 @@ from ipad_iqa.model.heads import (
     anchor_logits,
     class_token_probs,
     fuse_probs,
-    gate_maps,
     gaussian_smooth,
 )
 from ipad_iqa.model.prompts import (
-    STATES,
     FixedPrompts,
     LearnedPrompts,
     TextTower,
@@ -32,14 +30,14 @@ from ipad_iqa.model.prompts import (
 )
 from ipad_iqa.model.pyramid import DetailCNN, PyramidDecoder
 from ipad_iqa.model.tiling import blend_window, global_view_size, pad_to, tile_starts
-from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
+from ipad_iqa.output import ARTIFACT_CLASSES, LABELS, IPADOutput
 
 
 @dataclass
 class ViewOutput:
     """What one forward pass over a batch of views gives (all before upsampling)."""
 
-    layer_logits: list[torch.Tensor]  # per tapped layer (B,K,gh,gw), K = len(STATES)
+    layer_logits: list[torch.Tensor]  # per tapped layer (B,K,gh,gw), K = len(LABELS)
     probs: torch.Tensor  # (B,K,gh,gw): softmax over states, averaged over layers
     cls_logits: torch.Tensor  # (B,K) class-token prediction
     cls_emb: torch.Tensor  # (B,D)
@@ -135,8 +133,7 @@ class IPADCLIP(nn.Module):
                       ) -> ViewOutput:
         """Run normalised views (B,3,h,w), h,w multiples of the patch, against text anchors t (K,O,D).
 
-        ``anchors`` (B,K,D) overrides the per-view anchors (tiles use those of their image's global view, unless
-        ``tile_anchors`` is "own").
+        ``anchors`` (B,K,D) overrides the per-view anchors (tiles use those of their image's global view).
         """
         cls_emb, taps, detail = self.backbone.forward_dense(views) if self.dense else (*self.backbone(views), None)
         if anchors is None:
@@ -149,21 +146,14 @@ class IPADCLIP(nn.Module):
             s4, s8 = detail if detail is not None else self.detail(views)
             feats, (h4, w4) = self.decoder(adapted, torch.stack(adapted).mean(0), (gh, gw), s4, s8)
             pixels = self.dense_adapter(feats, anchors)
-            logits = anchor_logits(pixels, anchors, scale).transpose(1, 2).reshape(b, len(STATES), h4, w4)
+            logits = anchor_logits(pixels, anchors, scale).transpose(1, 2).reshape(b, len(LABELS), h4, w4)
             return ViewOutput([logits], logits.softmax(dim=1), anchor_logits(cls_emb[:, None], anchors, scale)[:, 0],
                               cls_emb)
-        layer_logits = [anchor_logits(a, anchors, scale).transpose(1, 2).reshape(b, len(STATES), gh, gw)
+        layer_logits = [anchor_logits(a, anchors, scale).transpose(1, 2).reshape(b, len(LABELS), gh, gw)
                         for a in adapted]
         probs = torch.stack([lg.softmax(dim=1) for lg in layer_logits]).mean(0)
         cls_logits = anchor_logits(cls_emb[:, None], anchors, scale)[:, 0]
         return ViewOutput(layer_logits, probs, cls_logits, cls_emb)
-
-    def view_maps(self, view: ViewOutput) -> torch.Tensor:
-        """The state maps (B,4,gh,gw) a view contributes: its probabilities, gated by its class token when
-        ``map_gate`` is "class_token"."""
-        if self.cfg.map_gate == "none":
-            return view.probs
-        return gate_maps(view.probs, class_token_probs(view.cls_logits))
 
     def fuse(self, cls_logits: torch.Tensor, grid_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """class_probs (B,3) from the class token fused with top-k pooled maps; score = 1 - P(any artifact)."""
@@ -189,19 +179,16 @@ class IPADCLIP(nn.Module):
     def _forward_image(self, x: torch.Tensor, full_maps: bool = True, maps_size: tuple[int, int] | None = None
                        ) -> IPADOutput:
         maps_size = maps_size or tuple(x.shape[-2:])
-        if self.cfg.input_scale != 1.0:
-            x = F.interpolate(x, scale_factor=self.cfg.input_scale, mode="bilinear",
-                              antialias=self.cfg.input_scale < 1.0, align_corners=False)
         h, w = x.shape[-2:]
         p, tile = self.backbone.patch_size, self.cfg.tile_size
         hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
         t = self.text_anchors()
         if not self.cfg.tiling:  # one resized view covers the whole image
             view = self.forward_views(self.global_view(x), t)
-            grid, cls_probs, extent = self.view_maps(view), class_token_probs(view.cls_logits), (h, w)
+            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (h, w)
         elif hp <= tile and wp <= tile:
             view = self.forward_views(self.normalize(pad_to(x, hp, wp)), t)
-            grid, cls_probs, extent = self.view_maps(view), class_token_probs(view.cls_logits), (hp, wp)
+            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (hp, wp)
         else:
             hp, wp = max(hp, tile), max(wp, tile)
             grid, cls_probs = self._tiled(x, hp, wp, t)
@@ -236,10 +223,12 @@ class IPADCLIP(nn.Module):
             yield chunk, self.normalize(tiles)
 
     def _tiled(self, x: torch.Tensor, hp: int, wp: int, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global view for context (and the tiles' object weights, unless ``tile_anchors`` is "own"), plus
-        native-scale tiles stitched on the patch grid.
+        """Global view for context and the tiles' object weights, plus native-scale tiles stitched on the map
+        grid.
 
-        Returns the stitched grid and the class-token artifact probabilities (1,3) of ``class_token_view``.
+        Returns the stitched grid and the class-token artifact probabilities (1,3) of the tiles: per class, those
+        of the most confident tile, since the class token is trained on tile-size crops labelled by the artifact
+        they hold.
         """
         m, tile = self.map_stride, self.cfg.tile_size  # tiles start at whole patches, so at whole map cells
         glob = self.forward_views(self.global_view(x), t)
@@ -247,22 +236,19 @@ class IPADCLIP(nn.Module):
 
         cells = tile // m
         weight = blend_window(cells, self.cfg.tile_overlap // m, x.dtype, x.device)
-        acc = x.new_zeros(1, len(STATES), hp // m, wp // m)
+        acc = x.new_zeros(1, len(LABELS), hp // m, wp // m)
         wsum = x.new_zeros(1, 1, hp // m, wp // m)
-        tile_cls = x.new_zeros(1, len(STATES) - 1)
-        own = self.cfg.tile_anchors == "own"
+        tile_cls = x.new_zeros(1, len(LABELS) - 1)
         for chunk, tiles in self.tile_batches(x, hp, wp):
-            view = self.forward_views(tiles, t, None if own else anchors.expand(len(chunk), -1, -1))
+            view = self.forward_views(tiles, t, anchors.expand(len(chunk), -1, -1))
             tile_cls = torch.maximum(tile_cls, class_token_probs(view.cls_logits).amax(0, keepdim=True))
-            for (y, xx), pr in zip(chunk, self.view_maps(view), strict=True):
+            for (y, xx), pr in zip(chunk, view.probs, strict=True):
                 cy, cx = y // m, xx // m
                 acc[..., cy: cy + cells, cx: cx + cells] += pr * weight
                 wsum[..., cy: cy + cells, cx: cx + cells] += weight
         tiled = acc / wsum
-        glob_up = F.interpolate(self.view_maps(glob), size=tiled.shape[-2:], mode="bilinear", align_corners=False)
+        glob_up = F.interpolate(glob.probs, size=tiled.shape[-2:], mode="bilinear", align_corners=False)
         per_class = self.cfg.global_weights()
         # the clean state's map is never read (maps and fusion use the artifact states); it takes the mean
-        beta = x.new_tensor((sum(per_class) / len(per_class), *per_class)).view(1, len(STATES), 1, 1)
-        glob_cls = class_token_probs(glob.cls_logits)
-        cls_probs = {"global": glob_cls, "tiles": tile_cls, "both": (glob_cls + tile_cls) / 2}
-        return (1 - beta) * tiled + beta * glob_up, cls_probs[self.cfg.class_token_view]
+        beta = x.new_tensor((sum(per_class) / len(per_class), *per_class)).view(1, len(LABELS), 1, 1)
+        return (1 - beta) * tiled + beta * glob_up, tile_cls

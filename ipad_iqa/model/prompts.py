@@ -18,7 +18,8 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-STATES: tuple[str, ...] = ("clean", "ghosting", "flare", "moire")
+from ipad_iqa.output import LABELS
+
 STATE_WORDS: dict[str, str] = {"clean": "clean", "ghosting": "ghosting", "flare": "flare", "moire": "moire"}
 OBJECTS_FILE = Path(__file__).resolve().parent / "objects.yaml"
 
@@ -88,7 +89,7 @@ class LearnedPrompts(nn.Module):
         self.ctx = nn.Parameter(torch.randn(n_ctx, text.width) * 0.02)
         with torch.no_grad():  # start each state from its own word, so the four anchors differ from step 0
             init = []
-            for state in STATES:
+            for state in LABELS:
                 word = text.embed_ids(tok.encode(STATE_WORDS[state]))
                 init.append(word[torch.arange(n_state_tokens) % word.shape[0]])
         self.state_tokens = nn.Parameter(torch.stack(init).clone())
@@ -98,12 +99,12 @@ class LearnedPrompts(nn.Module):
         sot, eot = t.embed_ids([self._sot]), t.embed_ids([self._eot])
         seqs = [torch.cat([sot, self.ctx, t.embed_ids(ids), state_tokens, eot])
                 for state_tokens in self.state_tokens for ids in self._object_ids]
-        return _encode(t, seqs).reshape(len(STATES), len(self.objects), -1)
+        return _encode(t, seqs).reshape(len(LABELS), len(self.objects), -1)
 
     def separation_loss(self, anchors: torch.Tensor) -> torch.Tensor:
         """Hinge on the cosine between different states of the same object: keeps anchors apart."""
         cos = torch.einsum("kod,jod->okj", anchors, anchors)
-        off = ~torch.eye(len(STATES), dtype=torch.bool, device=anchors.device)
+        off = ~torch.eye(len(LABELS), dtype=torch.bool, device=anchors.device)
         return F.relu(cos[:, off]).mean()
 
 
@@ -120,7 +121,7 @@ class FixedPrompts(nn.Module):
         tok = _bpe()
         self._sot, self._eot = tok.sot_token_id, tok.eot_token_id
         self._ids = [[tok.encode(phrase.format(obj)) for phrase in ZERO_SHOT_PHRASES[state]]
-                     for state in STATES for obj in objects]
+                     for state in LABELS for obj in objects]
         longest = 2 + max(len(ids) for group in self._ids for ids in group)
         if longest > text.context_length:
             raise ValueError(f"prompts need {longest} tokens; the text tower holds {text.context_length}")
@@ -130,7 +131,7 @@ class FixedPrompts(nn.Module):
         sot, eot = t.embed_ids([self._sot]), t.embed_ids([self._eot])
         seqs = [torch.cat([sot, t.embed_ids(ids), eot]) for group in self._ids for ids in group]
         groups = _encode(t, seqs).split([len(group) for group in self._ids])
-        means = torch.stack([g.mean(0) for g in groups]).reshape(len(STATES), len(self.objects), -1)
+        means = torch.stack([g.mean(0) for g in groups]).reshape(len(LABELS), len(self.objects), -1)
         return F.normalize(means, dim=-1)
 
     def separation_loss(self, anchors: torch.Tensor) -> torch.Tensor:
@@ -153,7 +154,7 @@ class ZeroShotPrompts(nn.Module):
         tokenizer = open_clip.get_tokenizer(model_name)
         anchors = []
         with torch.no_grad():
-            for state in STATES:
+            for state in LABELS:
                 per_object = []
                 for obj in objects:
                     ids = tokenizer([p.format(obj) for p in ZERO_SHOT_PHRASES[state]])

@@ -1,16 +1,25 @@
-"""Training configuration: YAML files in configs/, dotted ``--set key=value`` overrides, frozen dataclasses."""
+"""Training configuration: YAML files in configs/, dotted ``--set key=value`` overrides, frozen dataclasses.
+
+A config file may name another as ``base: PATH`` (relative to the file): it then holds only what differs from
+that base, mapping by mapping, so that the baselines and the smoke run state their changes to one recipe.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ipad_iqa.baselines.networks import NetworkConfig
 from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS
 from ipad_iqa.utils import typed_fields
+
+#: Environment variable naming the clean photo pool when neither a config nor the command line does.
+DATA_ENV = "IPAD_IQA_DATA"
 
 
 @dataclass(frozen=True)
@@ -52,27 +61,13 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    method: str = "ipad"  # key of ipad_iqa.train.models.MODEL_BUILDERS: ipad, aprilgan, anomalyclip, manip, segnet
-    variant: str = "ipad_clip"  # CLIP-based methods: the registry variant giving backbone and arch defaults
-    # CLIP-based methods: overrides of the variant's arch options; CNN baselines: their own network options
-    arch: dict[str, Any] = field(default_factory=dict)
-    clip_weights: str | None = None  # open_clip tag or file for the real-CLIP variants
-    # CLIP-based methods: start the image and text towers from a checkpoint written by ipad-iqa (a file, or a
-    # registry variant name for its shipped weights, e.g. ipad_clip); the head starts fresh. With
-    # arch.freeze_backbone this trains heads on a shared backbone, as the methods compared would use CLIP.
-    init_towers: str | None = None
-    # Any method: start every weight (towers and head) from a checkpoint written by ipad-iqa, or a registry
-    # variant name for its shipped weights: fine-tuning, or continuing a finished run with a new schedule
-    # (``--resume`` instead continues the same schedule, optimizer state included).
-    init_weights: str | None = None
-    # parameter prefixes that start fresh although init_weights is set: modules the file's model did not have
-    # (e.g. ["decoder.", "dense_adapter."] to start IPAD-CLIP v2 from v1 weights)
-    init_fresh: tuple[str, ...] = ()
+class TrainConfig(NetworkConfig):
+    """A whole recipe: the network (``NetworkConfig``: method, variant, arch, start weights, seed) and how it
+    trains."""
+
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     loss: LossWeights = LossWeights()
-    seed: int = 0
     out_dir: str = "runs/ipad_clip_s"
     val_every: int = 200
     log_every: int = 10
@@ -109,12 +104,45 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     return _build(TrainConfig, data, "config")
 
 
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: nested mappings are merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in changes.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both else value
+    return out
+
+
+def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The plain data of a YAML config, its ``base`` chain resolved."""
+    path = Path(path)
+    if path.resolve() in _chain:
+        raise ValueError(f"{path}: its base chain comes back to it ({' -> '.join(map(str, _chain))})")
+    if not path.is_file():
+        raise FileNotFoundError(f"config {path} not found")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config must be a mapping of options")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ValueError(f"{path}: base must be the path of another config, got {base!r}")
+    return _merged(read_config_file(path.parent / base, (*_chain, path.resolve())), data)
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
-    """Read a YAML config and apply ``key=value`` overrides (values parsed as YAML: 3, 1e-4, [1, 2], null)."""
-    data: dict[str, Any] = yaml.safe_load(Path(path).read_text()) or {} if path else {}
+    """Read a YAML config and apply ``key=value`` overrides (values parsed as YAML: 3, 1e-4, [1, 2], null).
+
+    Data locations belong to the machine, not to the recipe: ``data.clean_dir``, when neither the file nor an
+    override sets it, comes from the environment variable ``IPAD_IQA_DATA``.
+    """
+    data: dict[str, Any] = read_config_file(path) if path else {}
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"--set expects key=value, got {item!r}")
         key, raw = item.split("=", 1)
         _set_dotted(data, key.strip(), yaml.safe_load(raw))
+    if not (data.get("data") or {}).get("clean_dir") and os.environ.get(DATA_ENV):
+        _set_dotted(data, "data.clean_dir", os.environ[DATA_ENV])
     return config_from_dict(data)

@@ -16,13 +16,13 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
+from ipad_iqa.baselines.networks import ArtifactModel, build_model, start_file
 from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
 from ipad_iqa.data.shards import ShardDataset, ShardDatasetConfig
 from ipad_iqa.data.sources import list_clean_pool
 from ipad_iqa.model.ipad_clip import ViewOutput
-from ipad_iqa.train.config import TrainConfig
+from ipad_iqa.train.config import DATA_ENV, TrainConfig
 from ipad_iqa.train.losses import ipad_loss
-from ipad_iqa.train.models import ArtifactModel, build_model, start_file
 from ipad_iqa.weights import save_weights, sha256_file
 
 
@@ -75,7 +75,8 @@ def _datasets(cfg: TrainConfig) -> tuple[Dataset, Dataset]:
         val = ShardDataset(d.val_shards, dataclasses.replace(base, views_per_canvas=1, seed=cfg.seed + 10_000))
         return train, Subset(val, range(min(len(val), d.val_samples)))
     if not cfg.data.clean_dir:
-        raise ValueError("data.clean_dir is required (e.g. --clean-dir ../shared/data/clean)")
+        raise ValueError(f"data.clean_dir is required: a folder of clean photos, given with --clean-dir DIR or "
+                         f"the environment variable {DATA_ENV}")
     d = cfg.data
     common = dict(canvas_sizes=d.canvas_sizes, crop_size=d.crop_size, class_probs=d.class_probs,
                   severity_range=d.severity_range, ghosting_modes=d.ghosting_modes,

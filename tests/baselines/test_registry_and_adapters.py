@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ipad_iqa.baselines import DETECTORS, build_detector, pyiqa_global
+from ipad_iqa.baselines import METHODS, Method, build_detector, pyiqa_global
 from ipad_iqa.baselines.base import DetectorConfig
 from ipad_iqa.output import IPADOutput
 
@@ -22,7 +22,7 @@ def test_registry_accepts_new_factories(monkeypatch: pytest.MonkeyPatch) -> None
         seen["checkpoint"] = config.checkpoint
         return build_detector("spectral")
 
-    monkeypatch.setitem(DETECTORS, "trained_thing", factory)
+    monkeypatch.setitem(METHODS, "trained_thing", Method(factory, "a method of the test"))
     build_detector("trained_thing", DetectorConfig(checkpoint="/x.safetensors"))
     assert seen["checkpoint"] == "/x.safetensors"
 

@@ -5,41 +5,19 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ipad_iqa.baselines import DETECTORS, DetectorConfig, build_detector, split_method
+from ipad_iqa.baselines import METHODS, DetectorConfig, build_detector
 from ipad_iqa.baselines.convnet import ConvNetConfig
+from ipad_iqa.baselines.networks import build_model
 from ipad_iqa.baselines.trained import TRAINED_METHODS
 from ipad_iqa.eval.harness import EvalConfig, LazyDetector
 from ipad_iqa.train.config import config_from_dict
 from ipad_iqa.train.loop import export_weights
-from ipad_iqa.train.models import build_model
 from ipad_iqa.weights import WeightsError
-
-
-def test_split_method() -> None:
-    assert split_method("segnet") == ("segnet", {})
-    assert split_method("ipad_clip[cls_weight=1.0, tiling=false]") == ("ipad_clip", {"cls_weight": 1.0,
-                                                                                    "tiling": False})
-    assert split_method("ipad_clip[global_weight=[0, 0.75, 0],cls_weight=1]") == (
-        "ipad_clip", {"global_weight": [0, 0.75, 0], "cls_weight": 1})
-    for bad in ("ipad_clip[cls_weight]", "ipad_clip[a=1", "x]", "[a=1]", "ipad_clip[a=[1,2]", "ipad_clip[a=1]]",
-                "ipad_clip[a=1]x"):
-        with pytest.raises(ValueError):
-            split_method(bad)
-
-
-def test_split_top_level() -> None:
-    from ipad_iqa.utils import split_top_level
-
-    assert split_top_level("a,b[x=1,y=[2,3]],c") == ["a", "b[x=1,y=[2,3]]", "c"]
-    assert split_top_level("a") == ["a"]
-    for bad in ("a[,b", "a],b"):
-        with pytest.raises(ValueError):
-            split_top_level(bad)
 
 
 @pytest.mark.parametrize("name", sorted(TRAINED_METHODS))
 def test_without_checkpoint_says_how_to_train(name: str) -> None:
-    assert name in DETECTORS
+    assert name in METHODS
     with pytest.raises(WeightsError, match=f"ipad-iqa train --config {TRAINED_METHODS[name].recipe}"):
         build_detector(name)
 

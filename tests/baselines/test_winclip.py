@@ -15,7 +15,7 @@ from ipad_iqa.baselines.winclip import (
     state_anchors,
     window_index,
 )
-from ipad_iqa.model.factory import create_model
+from ipad_iqa.factory import create_model
 from ipad_iqa.output import ARTIFACT_CLASSES
 from ipad_iqa.weights import WeightsError, save_weights, sha256_file
 
@@ -116,7 +116,7 @@ def test_shipped_variant_fingerprint_and_other_weights_by_checkpoint(tmp_path: P
 def test_real_clip_variant_reads_the_checkpoint_as_clip_weights(monkeypatch: pytest.MonkeyPatch) -> None:
     """winclip_vitb16 is zero-shot on pretrained CLIP; a local file given as its checkpoint is those weights.
     (A tiny random model stands in for ViT-B-16, whose weights cannot be had offline.)"""
-    import ipad_iqa.model.factory as factory
+    import ipad_iqa.factory as factory
     from ipad_iqa.baselines import DetectorConfig
 
     calls = []

@@ -44,12 +44,12 @@ def test_score_metric_options_and_head_weights(tmp_path: Path, capsys) -> None:
         assert main(["score", str(image), "--out", str(out), *options]) == 0
         return float(pd.read_csv(out).iloc[0]["score"])
 
-    for view in ("global", "tiles"):
-        metric = pyiqa.create_metric("ipad_clip_test", arch={"class_token_view": view})
-        assert scored("--metric", f"ipad_clip_test[class_token_view={view}]") == pytest.approx(
+    for weight in (0.0, 1.0):
+        metric = pyiqa.create_metric("ipad_clip_test", arch={"cls_weight": weight})
+        assert scored("--metric", f"ipad_clip_test[cls_weight={weight}]") == pytest.approx(
             float(metric(x)), abs=1e-4)
-    assert scored("--metric", "ipad_clip_test[class_token_view=global]") != scored("--metric",
-                                                                                   "ipad_clip_test[class_token_view=tiles]")
+    assert scored("--metric", "ipad_clip_test[cls_weight=0.0]") != scored("--metric",
+                                                                          "ipad_clip_test[cls_weight=1.0]")
 
     model = pyiqa.create_metric("ipad_clip_test").net.model
     state = {k: v + 0.01 if v.is_floating_point() else v for k, v in model.state_dict().items()}
@@ -59,10 +59,10 @@ def test_score_metric_options_and_head_weights(tmp_path: Path, capsys) -> None:
                                                                                            "ipad_clip_test")
 
     capsys.readouterr()
-    for bad, message in [(["--metric", "ipad_clip_test[class_token_view=bogus]"], "class_token_view 'bogus'"),
+    for bad, message in [(["--metric", "ipad_clip_test[adapter=bogus]"], "adapter 'bogus'"),
                          (["--metric", "ipad_clip_test", "--head-weights", str(tmp_path / "none.safetensors")],
                           "none.safetensors"),
                          (["--metric", "entropy[x=1]"], "entropy takes no arch options"),
-                         (["--metric", "ipad_clip_test[class_token_view"], "bad method name")]:
+                         (["--metric", "ipad_clip_test[cls_weight"], "bad method name")]:
         assert main(["score", str(image), *bad]) == 2
         assert message in capsys.readouterr().err

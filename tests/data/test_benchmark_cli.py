@@ -17,8 +17,7 @@ from scipy import ndimage
 
 from ipad_iqa.cli import make_benchmark, show_benchmark
 from ipad_iqa.cli.main import main
-from ipad_iqa.data.benchmark import discover_sources, sample_seed
-from ipad_iqa.data.datasets import IPADBenchmark
+from ipad_iqa.data.benchmark import IPADBenchmark, discover_sources, sample_seed
 from ipad_iqa.data.pipeline import render_sample
 from ipad_iqa.data.synth.common import as_rgb
 

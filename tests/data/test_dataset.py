@@ -125,8 +125,8 @@ def test_dataset_reflection_scene_other(pool):
 def test_dataset_decodes_the_reflected_photo_only_for_reflections(pool, monkeypatch):
     """With reflection_scene 'other', a ghosting sample that is not a reflection decodes only its source."""
     decoded: list[Path] = []
-    real = datasets.load_image
-    monkeypatch.setattr(datasets, "load_image", lambda path: decoded.append(Path(path)) or real(path))
+    real = datasets.load_photo
+    monkeypatch.setattr(datasets, "load_photo", lambda path: decoded.append(Path(path)) or real(path))
     paths = list_clean_pool(pool)
     for modes, per_item in (((1, 0, 0, 0), 1), ((0, 0, 0, 1), 2)):
         data = IPADSynthDataset(paths, _config(class_probs=(0, 1, 0, 0), length=3, ghosting_modes=modes,

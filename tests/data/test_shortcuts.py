@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from ipad_iqa.data.pipeline import render_sample
 from ipad_iqa.data.sources import SKIMAGE_SAMPLES, skimage_loader
-from ipad_iqa.data.synth import ARTIFACTS
+from ipad_iqa.output import ARTIFACT_CLASSES
 
 N_PER_LABEL = 27
 SIZE = 80
@@ -41,7 +41,7 @@ def samples():
     sources = [skimage_loader(n)() for n in names]
     out = {"clean": [render_sample(sources[i % len(sources)], "clean", (99, i), SIZE)
                      for i in range(3 * N_PER_LABEL)]}
-    for k, label in enumerate(ARTIFACTS):
+    for k, label in enumerate(ARTIFACT_CLASSES):
         seeds = [(98, k * N_PER_LABEL + i) for i in range(N_PER_LABEL)]
         out[label] = [render_sample(sources[s[1] % len(sources)], label, s, SIZE) for s in seeds]
         out[label + "/pair"] = [render_sample(sources[s[1] % len(sources)], "clean", s, SIZE) for s in seeds]
@@ -66,8 +66,8 @@ def _hf_outside(image: np.ndarray, mask: np.ndarray) -> float:
 
 
 def test_hf_energy_outside_mask_is_untouched(samples):
-    pos = np.array([_hf_outside(s.image, s.mask) for a in ARTIFACTS for s in samples[a]])
-    neg = np.array([_hf_outside(c.image, s.mask) for a in ARTIFACTS
+    pos = np.array([_hf_outside(s.image, s.mask) for a in ARTIFACT_CLASSES for s in samples[a]])
+    neg = np.array([_hf_outside(c.image, s.mask) for a in ARTIFACT_CLASSES
                     for s, c in zip(samples[a], samples[a + "/pair"], strict=True)])
     auc = auroc(neg, pos)
     assert 0.35 <= auc <= 0.65, f"high-frequency energy outside the mask separates the classes: AUROC {auc:.3f}"
@@ -77,7 +77,7 @@ def test_hf_energy_outside_mask_is_untouched(samples):
 @pytest.mark.parametrize("feature", [_brightness, _png_size])
 def test_trivial_detector_is_near_chance(samples, feature):
     neg = np.array([feature(s) for s in samples["clean"]])
-    pos = np.array([feature(s) for a in ARTIFACTS for s in samples[a]])
+    pos = np.array([feature(s) for a in ARTIFACT_CLASSES for s in samples[a]])
     auc = auroc(neg, pos)
     assert 0.35 <= auc <= 0.65, f"{feature.__name__} separates clean from artifacts: AUROC {auc:.3f}"
 

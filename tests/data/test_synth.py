@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from ipad_iqa.data.synth import ARTIFACTS, PARAMS, SYNTHESIZERS
+from ipad_iqa.data.synth import PARAMS, SYNTHESIZERS
 from ipad_iqa.data.synth.common import SynthResult, as_rgb, change_mask
+from ipad_iqa.output import ARTIFACT_CLASSES
 
 
 def _run(name: str, image: np.ndarray, seed: int, severity: float | None = None):
@@ -17,10 +18,10 @@ def _run(name: str, image: np.ndarray, seed: int, severity: float | None = None)
 
 
 def test_registry_keys():
-    assert set(SYNTHESIZERS) == {"ghosting", "flare", "moire"} == set(ARTIFACTS)
+    assert set(SYNTHESIZERS) == {"ghosting", "flare", "moire"} == set(ARTIFACT_CLASSES)
 
 
-@pytest.mark.parametrize("name", ARTIFACTS)
+@pytest.mark.parametrize("name", ARTIFACT_CLASSES)
 def test_deterministic_and_in_range(name, photos):
     a = _run(name, photos["astronaut"], 7)
     b = _run(name, photos["astronaut"], 7)
@@ -35,14 +36,14 @@ def test_deterministic_and_in_range(name, photos):
     assert not np.array_equal(a.image, c.image)
 
 
-@pytest.mark.parametrize("name", ARTIFACTS)
+@pytest.mark.parametrize("name", ARTIFACT_CLASSES)
 def test_params_none_samples_from_rng(name, photos):
     a = SYNTHESIZERS[name](photos["coffee"], np.random.default_rng(3), None)
     b = SYNTHESIZERS[name](photos["coffee"], np.random.default_rng(3), None)
     np.testing.assert_array_equal(a.image, b.image)
 
 
-@pytest.mark.parametrize("name", ARTIFACTS)
+@pytest.mark.parametrize("name", ARTIFACT_CLASSES)
 @pytest.mark.parametrize("seed", range(4))
 def test_mask_holds_the_change(name, seed, photos):
     """>= 80% of the absolute change lies in the mask, and the mask is mostly made of changed pixels."""
@@ -57,7 +58,7 @@ def test_mask_holds_the_change(name, seed, photos):
     assert (res.mask & ~touched).sum() <= 0.05 * res.mask.sum(), "mask covers untouched area"
 
 
-@pytest.mark.parametrize("name", ARTIFACTS)
+@pytest.mark.parametrize("name", ARTIFACT_CLASSES)
 @pytest.mark.parametrize("shape", [(64, 64), (64, 150), (97, 70)])
 def test_any_size(name, shape):
     img = np.random.default_rng(0).uniform(0.2, 0.8, (*shape, 3)).astype(np.float32)
@@ -65,7 +66,7 @@ def test_any_size(name, shape):
     assert res.image.shape == (*shape, 3) and res.mask.shape == shape
 
 
-@pytest.mark.parametrize("name", ARTIFACTS)
+@pytest.mark.parametrize("name", ARTIFACT_CLASSES)
 def test_grayscale_and_rgba(name, photos):
     gray = photos["astronaut"].mean(axis=2)
     assert _run(name, gray, 2).image.shape == (*gray.shape, 3)
@@ -89,7 +90,7 @@ def test_change_mask_rule():
     assert not change_mask(np.zeros((64, 64), np.float32)).any()
 
 
-@pytest.mark.parametrize("name", ARTIFACTS)
+@pytest.mark.parametrize("name", ARTIFACT_CLASSES)
 def test_severity_orders_strength(name, photos):
     """Mean change grows with severity (averaged over seeds): severity means something."""
     def strength(sev: float) -> float:

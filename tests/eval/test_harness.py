@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +12,7 @@ import pytest
 from PIL import Image
 
 from ipad_iqa.cli.main import main
-from ipad_iqa.eval.cache import PredictionCache
-from ipad_iqa.eval.harness import benchmark_samples, real_samples
-from ipad_iqa.model.prompts import STATES
+from ipad_iqa.eval.harness import real_items
 
 SIZE = 64
 
@@ -178,8 +175,8 @@ def real_dir(tmp_path: Path) -> Path:
     return root
 
 
-def test_real_samples_labels_and_twins(real_dir: Path) -> None:
-    samples = {s.key: s for s in real_samples(real_dir)}
+def test_real_items_labels_and_twins(real_dir: Path) -> None:
+    samples = {s.key: s for s in real_items(real_dir)}
     assert samples["moire/pairs/res_1_GT.jpg"].label == 0
     assert samples["moire/pairs/res_1_Moire.jpg"].label == 3
     assert samples["moire/set/blurresize/0001.png"].label == 0
@@ -200,49 +197,22 @@ def test_evaluate_real(real_dir: Path, tmp_path: Path) -> None:
     assert "| spectral | 1.000 | 1.000 |" in fragment and "| 2 |" in fragment  # n_pairs printed as a count
 
 
-def test_real_bootstrap_script(real_dir: Path, tmp_path: Path, monkeypatch, capsys, docs_script) -> None:
-    """docs/scripts/real_bootstrap.py reads two methods' cached predictions and brackets their difference."""
-    module = docs_script("real_bootstrap")
+def test_real_mode_brackets_each_difference_from_the_first_method(real_dir: Path, tmp_path: Path) -> None:
+    """--real with two methods: per class both AUROCs and the paired-bootstrap interval of their difference."""
     out = tmp_path / "real_report"
-    argv = ["real_bootstrap.py", "--real", str(real_dir), "--report", str(out), "spectral", "entropy", "--draws", "50"]
-    monkeypatch.setattr(sys, "argv", argv)
-    with pytest.raises(SystemExit, match="spectral: 5 photos not in"):
-        module.main()
     assert main(["evaluate", "--real", str(real_dir), "--methods", "spectral,entropy", "--out", str(out),
-                 "--no-progress"]) == 0
-    module.main()
-    rows = {line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines()}
-    assert rows["ghosting"].endswith("| 0 / 2 | n/a | n/a | n/a |")
-    moire = json.loads((out / "metrics.json").read_text())
-    first, second = (moire[m]["moire"]["image_auroc"] for m in ("spectral", "entropy"))
-    cells = rows["moire"].split(" | ")
-    assert cells[1] == "2 / 2" and cells[2] == f"{first:.3f}" and cells[3] == f"{second:.3f}"
-    lo, hi = (float(v) for v in cells[4].split("[")[1].rstrip("] |").split(", "))
-    assert lo <= first - second <= hi
-
-
-def test_score_levels_script(benchmark: Path, tmp_path: Path, monkeypatch, capsys, docs_script) -> None:
-    """docs/scripts/score_levels.py summarises each label's cached scores, and says which method is missing."""
-    module = docs_script("score_levels")
-    out = tmp_path / "report"
-    assert main(["evaluate", "--benchmark", str(benchmark), "--methods", "spectral", "--out", str(out),
-                 "--no-progress"]) == 0
-    argv = ["score_levels.py", "--benchmark", str(benchmark), "--split", "test", "--report", str(out), "spectral"]
-    monkeypatch.setattr(sys, "argv", argv)
-    capsys.readouterr()  # what evaluate printed
-    module.main()
-    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
-    samples = benchmark_samples(benchmark, "test")
-    cache = PredictionCache(out / "cache", "spectral")
-    for cells in rows:
-        label = STATES.index(cells[1])
-        scores = np.array([cache.load(s.key).score for s in samples if s.label == label])
-        assert int(cells[2]) == scores.size and cells[3] == f"{scores.mean():.3f}"
-        assert cells[4] == f"{np.median(scores):.3f}"
-    assert sum(int(cells[2]) for cells in rows) == len(samples)
-    monkeypatch.setattr(sys, "argv", argv[:-1] + ["entropy"])
-    with pytest.raises(SystemExit, match="entropy: .* images not in"):
-        module.main()
+                 "--bootstrap", "50", "--no-progress"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    moire = json.loads((out / "bootstrap.json").read_text())["entropy"]["moire"]
+    first, second = (metrics[m]["moire"]["image_auroc"] for m in ("spectral", "entropy"))
+    assert (moire["n_photos"], moire["n_references"]) == (2, 2)
+    assert moire["first"] == first and moire["second"] == second
+    assert moire["low"] <= first - second <= moire["high"]
+    ghosting = json.loads((out / "bootstrap.json").read_text())["entropy"]["ghosting"]
+    assert ghosting["n_photos"] == 0 and ghosting["difference"] is None
+    table = (out / "results.md").read_text()
+    assert "difference from spectral (paired bootstrap, 50 draws)" in table
+    assert f"| entropy | moire | 2 / 2 | {first:.3f} | {second:.3f} | {first - second:+.3f} [" in table
 
 
 def test_method_options_with_lists(benchmark: Path, tmp_path: Path, capsys) -> None:
@@ -256,17 +226,44 @@ def test_method_options_with_lists(benchmark: Path, tmp_path: Path, capsys) -> N
     assert "--methods: unclosed '['" in capsys.readouterr().err
 
 
-def test_object_weights_script(benchmark: Path, monkeypatch, capsys, docs_script) -> None:
-    """docs/scripts/object_weights.py: one weight per (image, object), summing to 1, so uniform lies within."""
-    module = docs_script("object_weights")
-    monkeypatch.setattr(sys, "argv", ["object_weights.py", "--benchmark", str(benchmark), "--split", "test",
-                                      "--metric", "ipad_clip_test"])
-    module.main()
-    first, second = capsys.readouterr().out.splitlines()
-    n = len(benchmark_samples(benchmark, "test"))
-    words = first.replace(",", "").replace("(", "").replace(")", "").split()
-    assert int(words[0]) == n and words[1] == "images"
-    objects = int(words[2])
-    lo, hi = (float(v) for v in words[6].split("-"))
-    assert lo <= 1 / objects <= hi and float(words[8]) == round(1 / objects, 4)
-    assert [part.split()[0] for part in second.split(": ")[1].split(", ")] == list(STATES)
+def test_evaluate_without_methods_runs_the_standard_comparison(benchmark: Path, tmp_path: Path, capsys) -> None:
+    """No --methods: ipad_clip and every method that needs nothing more, plus a trained one whose checkpoint is
+    given; the others are reported as not run, with what they need, on stderr, in run.json and in results.md."""
+    from ipad_iqa.baselines import METHODS, standard_comparison
+    from ipad_iqa.baselines.networks import build_model
+    from ipad_iqa.train.config import config_from_dict
+    from ipad_iqa.train.loop import export_weights
+
+    cfg = config_from_dict({"method": "segnet", "arch": {"widths": [8, 16], "depths": [1, 1], "decoder_width": 8}})
+    export_weights(build_model(cfg), tmp_path / "segnet.safetensors", cfg, {})
+    out = tmp_path / "standard"
+    assert main(["evaluate", "--benchmark", str(benchmark), "--out", str(out), "--limit", "4", "--no-progress",
+                 "--checkpoint", f"segnet={tmp_path / 'segnet.safetensors'}"]) == 0
+    methods, skipped = standard_comparison({"segnet": "given"})
+    assert methods[0] == "ipad_clip" and "segnet" in methods and "spectral" in methods
+    assert set(methods[1:]) | set(skipped) == set(METHODS) and not set(methods) & set(skipped)
+    assert list(json.loads((out / "metrics.json").read_text())) == list(methods)
+    run = json.loads((out / "run.json").read_text())
+    assert run["not_run"] == skipped and "aprilgan" in skipped
+    assert f"--methods {','.join(methods)}" in run["command"]  # the rerun names what ran
+    err = capsys.readouterr().err
+    assert "not run: aprilgan: needs its checkpoint: --checkpoint aprilgan=FILE" in err
+    results = (out / "results.md").read_text()
+    assert "### not run\n\n* " in results and "\n* aprilgan: needs its checkpoint" in results
+
+
+def test_list_names_every_usable_metric_and_method(capsys) -> None:
+    from ipad_iqa.baselines import method_catalogue, usable_variants
+    from ipad_iqa.registry import list_variants
+
+    assert main(["list", "metrics", "--names"]) == 0
+    metrics = capsys.readouterr().out.split()
+    assert metrics == usable_variants() and "ipad_clip" in metrics
+    assert set(list_variants()) - set(metrics) == {"ipad_clip_test"}  # random weights: its scores mean nothing
+    assert main(["list", "methods", "--names"]) == 0
+    assert capsys.readouterr().out.split() == list(method_catalogue())
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    for name, method in method_catalogue().items():
+        assert f"  {name} " in text and method.summary in text
+    assert "needs its checkpoint: --checkpoint segnet=FILE, from `ipad-iqa train --config configs/baselines/segnet.yaml`" in text

@@ -9,9 +9,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from ipad_iqa.baselines.networks import build_model, load_trained
 from ipad_iqa.train.average import average_weights
 from ipad_iqa.train.loop import export_weights
-from ipad_iqa.train.models import build_model, load_trained
 from ipad_iqa.weights import WeightsError, read_metadata, sha256_file
 
 
@@ -105,19 +105,21 @@ def test_other_tensors_and_non_finite_values_are_refused(two_files, tmp_path) ->
 
 
 
-def test_script_parses_members_and_reports_refusals(two_files, tmp_path, monkeypatch, capsys, docs_script) -> None:
+def test_cli_parses_members_and_reports_refusals(two_files, tmp_path, capsys) -> None:
     import argparse
-    import sys
 
-    module = docs_script("average_weights")
-    assert module.member("runs/a:b.safetensors:0.25") == (Path("runs/a:b.safetensors"), 0.25)
+    from ipad_iqa.cli.average_weights import member
+    from ipad_iqa.cli.main import main
+
+    assert member("runs/a:b.safetensors:0.25") == (Path("runs/a:b.safetensors"), 0.25)
     for bad in ("a.safetensors", ":0.5", "a.safetensors:half"):
         with pytest.raises(argparse.ArgumentTypeError):
-            module.member(bad)
+            member(bad)
     a, b = two_files
     out = tmp_path / "avg.safetensors"
-    monkeypatch.setattr(sys, "argv", ["average_weights.py", str(out), f"{a}:0.5", f"{b}:0.5"])
-    module.main()
+    assert main(["average-weights", str(out), f"{a}:0.5", f"{b}:0.5"]) == 0
     assert f"{out}: sha256 {sha256_file(out)}" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="error: .*already exists"):
-        module.main()
+    assert main(["average-weights", str(out), f"{a}:0.5", f"{b}:0.5"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["average-weights", str(tmp_path / "b.safetensors"), f"{a}:0.5", f"{b}:0.4"]) == 2
+    assert "sum to 1" in capsys.readouterr().err

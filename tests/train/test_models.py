@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from ipad_iqa.baselines import DetectorConfig, build_detector
+from ipad_iqa.baselines.networks import MODEL_BUILDERS, ArtifactModel, build_model, load_trained
 from ipad_iqa.baselines.trained import TRAINED_METHODS
 from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.train.config import TrainConfig
 from ipad_iqa.train.loop import train
-from ipad_iqa.train.models import MODEL_BUILDERS, ArtifactModel, build_model, load_trained
 from ipad_iqa.weights import WeightsError, read_keys, read_metadata
 
 # The detector name that loads each method's checkpoint.

@@ -87,13 +87,63 @@ def test_same_config_and_seed_give_same_losses(clean_pool, tmp_path):
 @pytest.mark.parametrize("path", sorted(CONFIG.parent.rglob("*.yaml")), ids=lambda p: p.relative_to(CONFIG.parent).as_posix())
 def test_every_committed_config_is_valid(path: Path):
     """A typo in a recipe would otherwise surface only when someone runs it (maybe hours into a queue)."""
+    from ipad_iqa.baselines.networks import MODEL_BUILDERS
     from ipad_iqa.registry import get_variant
-    from ipad_iqa.train.models import MODEL_BUILDERS
 
     cfg = load_config(path)
     assert cfg.method in MODEL_BUILDERS
     get_variant(cfg.variant)
     assert not (cfg.init_towers and cfg.init_weights)
+
+
+def test_a_config_states_what_it_changes_of_its_base(tmp_path):
+    """``base``: nested mappings merge key by key, other values are replaced; loops and missing files fail."""
+    (tmp_path / "a.yaml").write_text("optim: {lr: 1.0e-3, steps: 10}\narch: {objects: agnostic}\nseed: 3\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.yaml").write_text("base: ../a.yaml\noptim: {steps: 20}\narch: {cls_weight: 1}\nseed: 4\n")
+    cfg = load_config(tmp_path / "sub" / "b.yaml", ["optim.warmup_steps=2"])
+    assert (cfg.optim.lr, cfg.optim.steps, cfg.optim.warmup_steps, cfg.seed) == (1e-3, 20, 2, 4)
+    assert cfg.arch == {"objects": "agnostic", "cls_weight": 1}
+    (tmp_path / "c.yaml").write_text("base: d.yaml\n")
+    (tmp_path / "d.yaml").write_text("base: c.yaml\n")
+    with pytest.raises(ValueError, match="base chain comes back"):
+        load_config(tmp_path / "c.yaml")
+    (tmp_path / "e.yaml").write_text("base: missing.yaml\n")
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        load_config(tmp_path / "e.yaml")
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_configs_and_registry_name_no_machine_paths():
+    """Data locations come from --clean-dir or IPAD_IQA_DATA; a recipe or the registry naming a folder of this
+    machine would work here only."""
+    import yaml
+
+    from ipad_iqa.registry import registry_path
+
+    values = [s for p in CONFIG.parent.rglob("*.yaml") for s in _strings(load_config(p).to_dict())]
+    values += _strings(yaml.safe_load(registry_path().read_text()))
+    local = [v for v in values if "/" in v and (Path(v).is_absolute() or ".." in Path(v).parts)]
+    assert values and not local
+    assert all(load_config(p).data.clean_dir is None for p in CONFIG.parent.rglob("*.yaml"))
+
+
+def test_clean_dir_from_the_environment_when_no_one_sets_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("IPAD_IQA_DATA", str(tmp_path))
+    assert load_config(CONFIG).data.clean_dir == str(tmp_path)
+    assert load_config(CONFIG, ["data.clean_dir=elsewhere"]).data.clean_dir == "elsewhere"
+    monkeypatch.delenv("IPAD_IQA_DATA")
+    from ipad_iqa.train.loop import _datasets
+
+    with pytest.raises(ValueError, match="--clean-dir DIR or the environment variable IPAD_IQA_DATA"):
+        _datasets(load_config(CONFIG))
 
 
 def test_registry_training_configs_exist():
@@ -155,36 +205,14 @@ def test_two_process_ddp_on_cpu(clean_pool, tmp_path):
     assert (out / "best.safetensors").is_file()
 
 
-def test_export_last_script_writes_the_final_state(clean_pool, tmp_path, monkeypatch, capsys, docs_script):
-    """docs/scripts/export_last.py writes last.pt's model (not the best validation's) and never overwrites."""
-    from safetensors.torch import load_file
-
-    from ipad_iqa.weights import read_metadata
-
-    out = tmp_path / "run"
-    assert main(["train", "--config", str(CONFIG), "--clean-dir", str(clean_pool), "--out", str(out)]) == 0
-    module = docs_script("export_last")
-    target = out / "last.safetensors"
-    monkeypatch.setattr(sys, "argv", ["export_last.py", str(out / "last.pt"), str(target)])
-    module.main()
-    assert "step 4" in capsys.readouterr().out
-    state = torch.load(out / "last.pt", weights_only=True)["model"]
-    exported = load_file(str(target))
-    assert set(exported) == set(state) and read_metadata(target)["metrics"]["step"] == 4
-    for name, tensor in exported.items():
-        assert torch.equal(tensor, state[name].to(tensor.dtype)), name
-    with pytest.raises(SystemExit, match="already exists"):
-        module.main()
-
-
 @pytest.mark.parametrize(("limit", "val_every", "steps_done", "reason"), [
     ("max_minutes=1e-9", 1, 1, "time budget"), ("max_minutes=1e-9", 4, 4, "steps"),
     ("patience=0", 1, 1, "early stopping"), ("patience=0", 4, 4, "steps"),
 ])
 def test_stop_reason_is_a_limit_only_when_steps_were_left(clean_pool, tmp_path, limit, val_every, steps_done,
                                                            reason):
-    """A run past its time budget or patience at its last validation has still done every step (stage 8 was
-    logged as cut)."""
+    """A run past its time budget or patience at its last validation has still done every step: it must not be
+    logged as cut."""
     cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path / "run", f"val_every={val_every}", limit))
     summary = train(cfg)
     assert (summary["steps"], summary["stop_reason"]) == (steps_done, reason)

@@ -13,9 +13,6 @@ from ipad_iqa.data.synth.flare import FlareParams
 from ipad_iqa.data.synth.ghosting import GhostingParams
 from ipad_iqa.data.synth.moire import MoireParams
 
-# Class order used by every mask stack and label in the project: 1 ghosting, 2 flare, 3 moire (0 is clean).
-ARTIFACTS: tuple[str, ...] = ("ghosting", "flare", "moire")
-
 SYNTHESIZERS: dict[str, Callable[[np.ndarray, np.random.Generator, Any], SynthResult]] = {
     "ghosting": ghosting.synthesize,
     "flare": flare.synthesize,
@@ -24,4 +21,4 @@ SYNTHESIZERS: dict[str, Callable[[np.ndarray, np.random.Generator, Any], SynthRe
 
 PARAMS: dict[str, type] = {"ghosting": GhostingParams, "flare": FlareParams, "moire": MoireParams}
 
-__all__ = ["ARTIFACTS", "PARAMS", "SYNTHESIZERS", "FlareParams", "GhostingParams", "MoireParams", "SynthResult"]
+__all__ = ["PARAMS", "SYNTHESIZERS", "FlareParams", "GhostingParams", "MoireParams", "SynthResult"]

@@ -43,6 +43,9 @@ def create_model(
     if zero_shot is not None:
         cfg = dataclasses.replace(cfg, zero_shot=zero_shot)
     clip_source = None if random_init else (str(clip_weights) if clip_weights is not None else v.clip_pretrained)
+    if cfg.conv_stem and clip_source is not None:
+        raise ValueError(f"{v.name}: conv_stem replaces the patch embedding of the pretrained CLIP weights "
+                         f"{clip_source!r}; set conv_stem: false")
     if cfg.zero_shot and clip_source is None and not random_init:
         raise WeightsError(f"{v.name}: zero_shot=True needs pretrained CLIP weights; pass clip_weights=...")
     if not (cfg.zero_shot or head_weights is not None or v.weights is not None or random_init

@@ -1,8 +1,11 @@
-"""Which model a recipe trains (``TrainConfig.method``), the protocol they all follow, and their loader.
+"""The networks of the trainable methods: which one a method name builds, its start weights, and its rebuild
+from a checkpoint.
 
-Every method trains through the same loop and ``ipad_loss`` and is evaluated through the same harness, so
-a comparison differs only in the model. A checkpoint carries ``method`` and the whole training config in its
-metadata: ``load_trained`` rebuilds exactly the trained model from the file alone.
+Every network follows the ``ArtifactModel`` protocol, so that one training loop, one loss and one evaluation
+harness serve them all and a comparison differs only in the model. A ``NetworkConfig`` holds what decides a
+network: the training config extends it (``ipad_iqa.train.config``) and every checkpoint written by
+``ipad-iqa train`` carries it in its metadata, so ``load_trained`` rebuilds exactly the trained model from the
+file alone.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -17,12 +21,15 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from ipad_iqa.baselines import anomalyclip, aprilgan, manip, segnet
-from ipad_iqa.model.factory import create_model
+from ipad_iqa.baselines import anomalyclip, aprilgan
+from ipad_iqa.baselines.convnet import ConvNetConfig, DenseBaseline
+from ipad_iqa.baselines.manip import ManipNet
+from ipad_iqa.baselines.segnet import SegNet
+from ipad_iqa.factory import create_model
 from ipad_iqa.model.ipad_clip import IPADCLIP, ViewOutput
 from ipad_iqa.output import IPADOutput
 from ipad_iqa.registry import get_variant, list_variants
-from ipad_iqa.train.config import TrainConfig, config_from_dict
+from ipad_iqa.utils import typed_fields
 from ipad_iqa.weights import WeightsError, load_into, read_keys, read_metadata, resolve_weights, sha256_file
 
 
@@ -54,7 +61,37 @@ class ArtifactModel(Protocol):
         """Inference on RGB (B,3,H,W) in [0, 1], any size >= 32; maps at the input resolution."""
 
 
-def build_clip_method(cfg: TrainConfig, preset: dict[str, Any] | None = None) -> IPADCLIP:
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The part of a training config that decides the network and where its weights start."""
+
+    method: str = "ipad"  # key of MODEL_BUILDERS: ipad, aprilgan, anomalyclip, manip, segnet
+    variant: str = "ipad_clip"  # CLIP-based methods: the registry variant giving backbone and arch defaults
+    # CLIP-based methods: overrides of the variant's arch options; CNN baselines: their own network options
+    arch: dict[str, Any] = field(default_factory=dict)
+    clip_weights: str | None = None  # open_clip tag or file for the real-CLIP variants
+    # CLIP-based methods: start the image and text towers from a checkpoint written by ipad-iqa (a file, or a
+    # registry variant name for its shipped weights, e.g. ipad_clip); the head starts fresh. With
+    # arch.freeze_backbone this trains heads on a shared backbone, as the methods compared would use CLIP.
+    init_towers: str | None = None
+    # Any method: start every weight (towers and head) from a checkpoint written by ipad-iqa, or a registry
+    # variant name for its shipped weights: fine-tuning, or continuing a finished run with a new schedule
+    # (``--resume`` instead continues the same schedule, optimizer state included).
+    init_weights: str | None = None
+    # parameter prefixes that start fresh although init_weights is set: modules the file's model did not have
+    # (e.g. ["decoder.", "dense_adapter."] to start IPAD-CLIP v2 from v1 weights)
+    init_fresh: tuple[str, ...] = ()
+    seed: int = 0  # seed of the random initialisation (and, in training, of the data)
+
+
+def network_config(data: dict[str, Any]) -> NetworkConfig:
+    """The NetworkConfig within a whole training config (e.g. a checkpoint's ``config`` metadata)."""
+    keys = {f.name for f in dataclasses.fields(NetworkConfig)}
+    return NetworkConfig(**typed_fields(NetworkConfig, {k: v for k, v in data.items() if k in keys},
+                                        "network option(s)"))
+
+
+def build_clip_method(cfg: NetworkConfig, preset: dict[str, Any] | None = None) -> IPADCLIP:
     """IPADCLIP of ``cfg.variant`` with random head (and backbone for from-scratch variants).
 
     ``preset``: the arch options that define a CLIP baseline; ``cfg.arch`` may add to them, never contradict.
@@ -68,6 +105,20 @@ def build_clip_method(cfg: TrainConfig, preset: dict[str, Any] | None = None) ->
     return create_model(variant, clip_weights=cfg.clip_weights, arch={**preset, **cfg.arch}, init_seed=cfg.seed)
 
 
+def build_convnet(cfg: NetworkConfig, net: type[DenseBaseline]) -> DenseBaseline:
+    """A CNN baseline with the network options ``cfg.arch``."""
+    return net(ConvNetConfig.from_dict(cfg.arch))
+
+
+MODEL_BUILDERS: dict[str, Callable[[NetworkConfig], nn.Module]] = {
+    "ipad": build_clip_method,
+    "aprilgan": partial(build_clip_method, preset=aprilgan.ARCH),
+    "anomalyclip": partial(build_clip_method, preset=anomalyclip.ARCH),
+    "manip": partial(build_convnet, net=ManipNet),
+    "segnet": partial(build_convnet, net=SegNet),
+}
+
+
 def checkpoint_file(source: str, option: str) -> Path:
     """``init_towers``/``init_weights`` as a file: a registry variant name means its shipped (sha256-checked) weights."""
     if source in list_variants():
@@ -79,16 +130,7 @@ def checkpoint_file(source: str, option: str) -> Path:
     return path
 
 
-MODEL_BUILDERS: dict[str, Callable[[TrainConfig], nn.Module]] = {
-    "ipad": build_clip_method,
-    "aprilgan": partial(build_clip_method, preset=aprilgan.ARCH),
-    "anomalyclip": partial(build_clip_method, preset=anomalyclip.ARCH),
-    "manip": manip.build_model,
-    "segnet": segnet.build_model,
-}
-
-
-def build_model(cfg: TrainConfig, start_weights: bool = True) -> nn.Module:
+def build_model(cfg: NetworkConfig, start_weights: bool = True) -> nn.Module:
     """The model of ``cfg.method`` before training: random, then (``start_weights``) ``cfg.init_towers`` or
     ``cfg.init_weights`` loaded into it."""
     if cfg.method not in MODEL_BUILDERS:
@@ -101,14 +143,14 @@ def build_model(cfg: TrainConfig, start_weights: bool = True) -> nn.Module:
     return model
 
 
-def start_file(cfg: TrainConfig) -> Path | None:
+def start_file(cfg: NetworkConfig) -> Path | None:
     """The file ``cfg.init_towers`` or ``cfg.init_weights`` names, if either is set."""
     if cfg.init_towers:
         return checkpoint_file(cfg.init_towers, "init_towers")
     return checkpoint_file(cfg.init_weights, "init_weights") if cfg.init_weights else None
 
 
-def load_start_weights(model: nn.Module, cfg: TrainConfig, expect_sha256: str | None = None) -> None:
+def load_start_weights(model: nn.Module, cfg: NetworkConfig, expect_sha256: str | None = None) -> None:
     """Load ``cfg.init_towers`` (CLIP towers only) or ``cfg.init_weights`` (the whole model) into ``model``.
 
     ``expect_sha256``: the start file's hash when a head was trained on it; a head-only checkpoint is only
@@ -145,7 +187,7 @@ def load_trained(path: str | os.PathLike, arch: dict[str, Any] | None = None, de
         raise WeightsError(f"{path}: not a readable safetensors checkpoint ({err})") from err
     if not isinstance(meta.get("config"), dict):
         raise WeightsError(f"{path}: no training config in its metadata; not written by `ipad-iqa train`")
-    cfg = config_from_dict(meta["config"])
+    cfg = network_config(meta["config"])
     if expect_method is not None and cfg.method != expect_method:
         raise WeightsError(f"{path} was trained as method {cfg.method!r}, not {expect_method!r}")
     if arch:
