@@ -79,7 +79,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     command = command_line(args)
-    report.write_json(runs, args.out, {"command": command, "title": title, "n_samples": len(samples)})
+    # what was read, for pages written from this report (ipad_iqa.eval.results_page)
+    source = ({"benchmark": str(args.benchmark), "split": args.split} if args.benchmark
+              else {"real": str(args.real)})
+    report.write_json(runs, args.out, {"command": command, "title": title, "n_samples": len(samples),
+                                       "limit": args.limit, **source})
     tables = report.metric_tables(runs) + report.severity_tables(runs)
     (args.out / "results.md").write_text(f"# {title}\n\n{tables}")
     fragment = report.docs_fragment(runs, command, title, real=args.real is not None)
