@@ -14,6 +14,8 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ipad_iqa.baselines import split_method
+from ipad_iqa.baselines.pyiqa_global import GLOBAL_METRICS, is_full_reference
 from ipad_iqa.eval.cache import PredictionCache
 from ipad_iqa.eval.harness import MethodRun
 from ipad_iqa.eval.report import (
@@ -27,7 +29,6 @@ from ipad_iqa.eval.report import (
 from ipad_iqa.output import ARTIFACT_CLASSES
 
 SUMMARY_METRICS: tuple[str, ...] = ("pixel_auroc", "aupro", "image_auroc")  # one cell per class group
-FULL_REFERENCE = ("psnr", "ssim")  # pyiqa's full-reference metrics among the baselines (ipad_iqa.baselines)
 
 
 class ReportMismatch(ValueError):
@@ -84,11 +85,18 @@ def summary_table(test: Mapping[str, MethodRun], real: Mapping[str, MethodRun]) 
     return "\n".join(lines) + "\n"
 
 
+def _needs_reference(method: str) -> bool:
+    """Whether the method reads each image's clean twin, which no user has (pyiqa's full-reference metrics)."""
+    base = split_method(method)[0]
+    return base in GLOBAL_METRICS and is_full_reference(base)
+
+
 def methods_table(test: Mapping[str, MethodRun], fingerprints: Mapping[str, str]) -> str:
-    """What each method is, as the report recorded it: maps or not, classes addressed, weights."""
-    lines = ["| method | maps | classes | weights |", "|---|---|---|---|"]
+    """What each method is, as the report recorded it: maps or not, classes addressed, reference, weights."""
+    lines = ["| method | maps | classes | reads the clean twin | weights |", "|---|---|---|---|---|"]
     for m, run in test.items():
-        lines.append(f"| {m} | {'yes' if run.has_maps else 'no'} | {', '.join(run.classes)} | {fingerprints[m]} |")
+        lines.append(f"| {m} | {'yes' if run.has_maps else 'no'} | {', '.join(run.classes)} "
+                     f"| {'yes' if _needs_reference(m) else 'no'} | {fingerprints[m]} |")
     return "\n".join(lines) + "\n"
 
 
@@ -132,7 +140,6 @@ def results_page(test_report: Path, real_report: Path, page: Path, assets: Path,
     _check(test, real, default, fingerprints)
     figures = copy_figures(test_report, assets)
     link = Path(os.path.relpath(assets, page.parent)).as_posix()
-    reference = [m for m in FULL_REFERENCE if m in test_runs]
     parts = [
         "# Results\n",
         f"<!-- Written by `{command}`; do not edit: rerun it (make results). -->\n",
@@ -153,8 +160,8 @@ def results_page(test_report: Path, real_report: Path, page: Path, assets: Path,
         "time per image as measured while the benchmark was evaluated, on that machine and load.\n",
         summary_table(test_runs, real_runs),
         methods_table(test_runs, fingerprints[0]),
-        (f"{' and '.join(f'`{m}`' for m in reference)} compare each image with its clean twin (full "
-         "reference): an upper bound, not a competitor.\n" if reference else ""),
+        "A method that reads the clean twin of each image (full reference) is an upper bound, not a "
+        "competitor: no user has the twin.\n",
         f"## IPAD-Synth {test['split']} split\n",
         f"{SYNTH_NOTES}\n",
         metric_tables(test_runs),

@@ -65,6 +65,10 @@ def test_page_holds_the_numbers_of_the_reports(benchmark: Path, real_dir: Path, 
     assert f"{run['n_samples']} images" in text and "A limited run" not in text
     assert f"| benchmark | `{benchmark}`: n_per_class 1, seed 7, size 64, splits test, 3 source photos |" in text
     assert "no trained weights (random init)" in text  # the fingerprint the cache recorded for the default
+    for method, twin in (("psnr", "yes"), ("spectral", "no")):  # psnr is pyiqa's full-reference PSNR
+        info = run["methods"][method]
+        assert (f"| {method} | {'yes' if info['has_maps'] else 'no'} | {', '.join(info['classes'])} | {twin} "
+                "| training-free |") in text
 
     assert not (assets / "curves_old.png").exists()
     for name in ("curves_any.png", "curves_moire.png", "grid.png"):
