@@ -4,7 +4,7 @@
 the start, that file is the start itself; this shows what the run's training did all the same, for diagnosis
 (never for shipping: the shipping rules are about ``best.safetensors``).
 
-    python docs/scripts/export_last.py runs/ipad_clip_s_stage8/last.pt runs/ipad_clip_s_stage8/last.safetensors
+    python docs/scripts/export_last.py runs/ipad_clip_s/last.pt runs/ipad_clip_s/last.safetensors
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""How sure a difference on the real photos is: the paired bootstrap behind the Results page's intervals.
+"""How sure a difference on the real photos is: a paired bootstrap of two methods' image AUROC.
 
-    python docs/scripts/real_bootstrap.py --real ../shared/data/real_val --report /work/reports/v2_stage2_real \
-        ipad_clip ipad_stage1
+    python docs/scripts/real_bootstrap.py --real ../shared/data/real_val --report runs/results/real_val_real \
+        ipad_clip winclip
 
 Reads the cached predictions of two methods from an ``ipad-iqa evaluate --real`` report folder and, per class,
 resamples the class-k photos and the clean references with replacement (the same draw for both methods) to
