@@ -144,11 +144,12 @@ def _pyplot():
 def plot_curves(runs: Mapping[str, MethodRun], out: Path) -> list[Path]:
     """One PNG per class: pixel ROC, pixel PR, image ROC, image PR, one line per method.
 
-    A method keeps its colour in every panel and figure, so that lines can be followed across them; panels
+    A method keeps its line style in every panel and figure, so that it can be followed across them; panels
     without any curve (pixel panels of ``any``, of methods without maps) are left out.
     """
     plt = _pyplot()
-    colours = {m: plt.get_cmap("tab20")(i % 20) for i, m in enumerate(runs)}
+    # ten distinct colours, then the same colours dashed and dotted
+    styles = {m: (plt.get_cmap("tab10")(i % 10), ("-", "--", ":")[i // 10 % 3]) for i, m in enumerate(runs)}
     written = []
     panels = [("pixel", "fpr", "tpr", "pixel ROC"), ("pixel", "recall", "precision", "pixel PR"),
               ("image", "fpr", "tpr", "image ROC"), ("image", "recall", "precision", "image PR")]
@@ -163,7 +164,7 @@ def plot_curves(runs: Mapping[str, MethodRun], out: Path) -> list[Path]:
         fig, axes = plt.subplots(1, len(drawn), figsize=(4 * len(drawn), 4), squeeze=False)
         for ax, ((_, x, y, title), lines) in zip(axes[0], drawn, strict=True):
             for method, pts in lines:
-                ax.plot(pts[x], pts[y], label=method, color=colours[method])
+                ax.plot(pts[x], pts[y], label=method, color=styles[method][0], linestyle=styles[method][1])
             ax.set(title=f"{group}: {title}", xlabel=x, ylabel=y, xlim=(0, 1), ylim=(0, 1.02))
             ax.legend(fontsize=7)
         path = out / f"curves_{group}.png"
