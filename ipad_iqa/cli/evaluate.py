@@ -1,9 +1,8 @@
 """Evaluate methods on an IPAD-Synth benchmark split (pixel + image metrics) or on folders of real photos.
 
 Writes to OUT: metrics.json (method -> class -> metric), severity.json (benchmark mode: the same per severity
-bin), run.json (command, timing, counts), results.md,
-results_fragment.md (for docs/results.md), curves_<class>.png, grid.png, and cache/ (per-method
-predictions; a rerun only predicts what is missing).
+bin), run.json (command, timing, counts), results.md (the command, how to read the tables, the tables),
+curves_<class>.png, grid.png, and cache/ (per-method predictions; a rerun only predicts what is missing).
 
 Exit codes: 0 done; 2 usage error (unknown method, missing data).
 """
@@ -84,10 +83,7 @@ def run(args: argparse.Namespace) -> int:
               else {"real": str(args.real)})
     report.write_json(runs, args.out, {"command": command, "title": title, "n_samples": len(samples),
                                        "limit": args.limit, **source})
-    tables = report.metric_tables(runs) + report.severity_tables(runs)
-    (args.out / "results.md").write_text(f"# {title}\n\n{tables}")
-    fragment = report.docs_fragment(runs, command, title, real=args.real is not None)
-    (args.out / "results_fragment.md").write_text(fragment)
+    (args.out / "results.md").write_text(report.report_markdown(runs, command, title, real=args.real is not None))
     if args.benchmark:
         report.plot_curves(runs, args.out)
     rows = report.grid_rows(samples, runs, config)

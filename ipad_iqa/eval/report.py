@@ -1,6 +1,6 @@
 """Evaluation outputs: metrics.json, run.json, markdown tables, a docs fragment, curve plots, a qualitative grid.
 
-Numbers in the docs come from here (``docs_fragment``), never typed by hand. matplotlib is imported inside
+The docs' Results page is written from these outputs (``results_page``), never typed by hand. matplotlib is imported inside
 the plotting functions only.
 """
 
@@ -93,10 +93,10 @@ REAL_NOTES = ("Per class k, by the class-k probability: `image_auroc`/`image_ap`
               "address the class, or there are no pairs.")
 
 
-def docs_fragment(runs: Mapping[str, MethodRun], command: str, title: str, real: bool = False) -> str:
-    """A page fragment for ``docs/results.md``: what was run (exact command), how to read it, the tables."""
+def report_markdown(runs: Mapping[str, MethodRun], command: str, title: str, real: bool = False) -> str:
+    """A report's ``results.md``: what was run (exact command), how to read it, the tables."""
     notes = REAL_NOTES if real else SYNTH_NOTES
-    return (f"## {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
+    return (f"# {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
             f"{severity_tables(runs)}")
 
 

@@ -41,8 +41,7 @@ def test_evaluate_benchmark_end_to_end_and_resume(benchmark: Path, tmp_path: Pat
     assert info["bloom"]["cpu_s_per_image"] > 0
     assert run["command"].startswith("ipad-iqa evaluate --benchmark")
     table = (out / "results.md").read_text()
-    assert "| spectral |" in table and "n/a" in table
-    assert "```bash\nipad-iqa evaluate" in (out / "results_fragment.md").read_text()
+    assert "| spectral |" in table and "n/a" in table and "```bash\nipad-iqa evaluate" in table
     for name in ("curves_moire.png", "curves_flare.png", "grid.png"):
         assert (out / name).stat().st_size > 1000
     severity = json.loads((out / "severity.json").read_text())  # every fixture artifact has severity 0.5
@@ -120,9 +119,9 @@ def test_evaluate_real(real_dir: Path, tmp_path: Path) -> None:
     m = json.loads((out / "metrics.json").read_text())["spectral"]["moire"]
     assert m["n_pairs"] == 2 and m["pair_win_rate"] == 1.0 and m["image_auroc"] == 1.0
     assert (out / "results.md").is_file() and (out / "grid.png").is_file()
-    fragment = (out / "results_fragment.md").read_text()
-    assert "pair_win_rate" in fragment and "mask pixels" not in fragment  # the legend of the real-photo mode
-    assert "| spectral | 1.000 | 1.000 |" in fragment and "| 2 |" in fragment  # n_pairs printed as a count
+    table = (out / "results.md").read_text()
+    assert "pair_win_rate" in table and "mask pixels" not in table  # the legend of the real-photo mode
+    assert "| spectral | 1.000 | 1.000 |" in table and "| 2 |" in table  # n_pairs printed as a count
 
 
 def test_real_bootstrap_script(real_dir: Path, tmp_path: Path, monkeypatch, capsys, docs_script) -> None:
