@@ -1,6 +1,6 @@
 """Write docs/results.md and its figures from two finished evaluation reports (``make results`` runs it).
 
-    python docs/scripts/make_results.py --test runs/results/test --real runs/results/real
+    python docs/scripts/make_results.py --test runs/results/ipad_synth_v1_test --real runs/results/real_val_real
 
 ``--test`` is the report of ``ipad-iqa evaluate --benchmark DIR --split test``, ``--real`` the report of
 ``ipad-iqa evaluate --real DIR``, both with the default method among their ``--methods``. The page is written
