@@ -50,3 +50,27 @@ lint: $(STAMP)
 
 clean:
 	rm -rf demo_out site build dist
+
+# The Results page, docs/results.md and docs/assets/results/: ipad_clip against every method that needs no
+# training of its own, on the test split of the benchmark BENCH and on the real photos in REAL, then the page
+# written from the two reports (docs/scripts/make_results.py). LIMIT=N reads only the first N test images, and
+# the page says so. A report folder keeps its predictions, so a rerun predicts only what is missing; it is
+# named after the benchmark, and evaluate refuses predictions of other weights (delete the folder then).
+BENCH           ?=
+REAL            ?=
+LIMIT           ?=
+RESULTS_OUT     ?= runs/results
+RESULTS_METHODS ?= ipad_clip,winclip,spectral,bloom,edge_autocorr,handcrafted,piqe,entropy,psnr,ssim
+
+.PHONY: results
+results: $(STAMP)
+	@test -n "$(BENCH)" || { echo "make results: set BENCH=DIR, a benchmark folder; write its test split with" \
+	  "'ipad-iqa make-benchmark --clean-dir PHOTOS --out DIR --splits test' (docs/benchmark.md)"; exit 2; }
+	@test -n "$(REAL)" || { echo "make results: set REAL=DIR, a folder of real photos in ghosting/, flare/ and" \
+	  "moire/ subfolders, clean references named *_GT* or under blurresize/ (ipad-iqa evaluate --help)"; exit 2; }
+	$(VENV)/bin/ipad-iqa evaluate --benchmark $(BENCH) --split test --methods '$(RESULTS_METHODS)' \
+	  --out $(RESULTS_OUT)/$(notdir $(abspath $(BENCH)))_test --device $(DEVICE) $(if $(LIMIT),--limit $(LIMIT))
+	$(VENV)/bin/ipad-iqa evaluate --real $(REAL) --methods '$(RESULTS_METHODS)' \
+	  --out $(RESULTS_OUT)/$(notdir $(abspath $(REAL)))_real --device $(DEVICE)
+	$(PY) docs/scripts/make_results.py --test $(RESULTS_OUT)/$(notdir $(abspath $(BENCH)))_test \
+	  --real $(RESULTS_OUT)/$(notdir $(abspath $(REAL)))_real

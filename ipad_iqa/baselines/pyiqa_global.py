@@ -28,6 +28,13 @@ def parse_score_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
+def is_full_reference(metric_name: str) -> bool:
+    """Whether a pyiqa metric compares each image with its clean source (pyiqa's ``metric_mode`` FR)."""
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+
+    return DEFAULT_CONFIGS[metric_name]["metric_mode"] == "FR"
+
+
 def artifact_probability(score: torch.Tensor, score_range: tuple[float, float], lower_better: bool) -> torch.Tensor:
     """Strictly monotone map of a quality score to an artifact probability in (0, 1).
 
@@ -53,7 +60,7 @@ class PyiqaGlobalDetector(Detector):
         self.name = metric_name
         self.device = torch.device(device)
         self.metric = pyiqa.create_metric(metric_name, device=self.device)
-        self.needs_reference = cfg["metric_mode"] == "FR"
+        self.needs_reference = is_full_reference(metric_name)
         self.lower_better = bool(self.metric.lower_better)
         self.score_range = parse_score_range(cfg["score_range"])
 

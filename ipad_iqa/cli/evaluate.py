@@ -5,7 +5,7 @@ nothing more, and the trained ones whose checkpoint is given; those left out are
 
 Writes to OUT: metrics.json (method -> class -> metric), severity.json (benchmark mode: the same per severity
 bin), bootstrap.json (real mode: each method's difference from the first, with its interval), run.json
-(command, timing, counts, methods not run), results.md, results_fragment.md (for docs/results.md),
+(command, timing, counts, methods not run), results.md (the command, how to read the tables, the tables),
 curves_<class>.png, grid.png, and cache/ (per-method predictions; a rerun only predicts what is missing).
 
 Exit codes: 0 done; 2 usage error (unknown method, missing data).
@@ -98,17 +98,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     command = command_line(args, methods)
+    # what was read, for pages written from this report (ipad_iqa.eval.results_page)
+    source = ({"benchmark": str(args.benchmark), "split": args.split} if args.benchmark
+              else {"real": str(args.real)})
     report.write_json(runs, args.out, {"command": command, "title": title, "n_samples": len(samples),
-                                       "not_run": skipped})
-    tables = report.metric_tables(runs) + report.severity_tables(runs)
+                                       "limit": args.limit, "not_run": skipped, **source})
+    markdown = report.report_markdown(runs, command, title, real=args.real is not None)
     if args.real and args.bootstrap and len(methods) > 1:
         differences = bootstrap.compare_cached(samples, args.out / "cache", methods, args.bootstrap)
         (args.out / "bootstrap.json").write_text(json.dumps(differences, indent=2))
-        tables += "\n" + report.bootstrap_table(differences, methods[0], args.bootstrap)
-    tables += report.skipped_section(skipped)
-    (args.out / "results.md").write_text(f"# {title}\n\n{tables}")
-    fragment = report.docs_fragment(runs, command, title, real=args.real is not None)
-    (args.out / "results_fragment.md").write_text(fragment)
+        markdown += "\n" + report.bootstrap_table(differences, methods[0], args.bootstrap)
+    (args.out / "results.md").write_text(markdown + report.skipped_section(skipped))
     if args.benchmark:
         report.plot_curves(runs, args.out)
     rows = report.grid_rows(samples, runs, config)

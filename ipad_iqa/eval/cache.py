@@ -70,6 +70,10 @@ class PredictionCache:
             return None
         return bool(info["has_maps"]), tuple(info["classes"])
 
+    def recorded_fingerprint(self) -> str | None:
+        """What made the cached predictions (e.g. the sha256 of the weights), as a previous run recorded it."""
+        return self._read().get("fingerprint")
+
     def write_info(self, has_maps: bool, classes: tuple[str, ...]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         info = {"has_maps": has_maps, "classes": list(classes), "fingerprint": self.fingerprint}

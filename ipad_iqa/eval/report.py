@@ -1,6 +1,6 @@
 """Evaluation outputs: metrics.json, run.json, markdown tables, a docs fragment, curve plots, a qualitative grid.
 
-Numbers in the docs come from here (``docs_fragment``), never typed by hand. matplotlib is imported inside
+The docs' Results page is written from these outputs (``results_page``), never typed by hand. matplotlib is imported inside
 the plotting functions only.
 """
 
@@ -32,7 +32,7 @@ class GridRow:
     maps: dict[str, np.ndarray]  # method -> (H, W) in [0, 1]
 
 
-def _fmt(value: float | None) -> str:
+def format_value(value: float | None) -> str:
     """Scores with 3 decimals; counts (whole numbers such as ``n_pairs``) as integers."""
     if value is None:
         return "n/a"
@@ -50,14 +50,14 @@ def metric_tables(runs: Mapping[str, MethodRun]) -> str:
         parts.append("|---|" + "---:|" * len(names))
         for method, run in runs.items():
             values = run.metrics.get(group, {})
-            parts.append(f"| {method} | " + " | ".join(_fmt(values.get(m)) for m in names) + " |")
+            parts.append(f"| {method} | " + " | ".join(format_value(values.get(m)) for m in names) + " |")
         parts.append("")
     parts.append("### cost\n")
     parts.append("| method | CPU s / image | wall s / image | images | predicted | from cache | n/a (no reference) |")
     parts.append("|---|---:|---:|---:|---:|---:|---:|")
     for method, r in runs.items():
-        parts.append(f"| {method} | {_fmt(r.cpu_s_per_image)} | {_fmt(r.wall_s_per_image)} | {r.n_images} "
-                     f"| {r.n_predicted} | {r.n_cached} | {r.n_skipped} |")
+        parts.append(f"| {method} | {format_value(r.cpu_s_per_image)} | {format_value(r.wall_s_per_image)} "
+                     f"| {r.n_images} | {r.n_predicted} | {r.n_cached} | {r.n_skipped} |")
     return "\n".join(parts) + "\n"
 
 
@@ -74,8 +74,8 @@ def severity_tables(runs: Mapping[str, MethodRun]) -> str:
         parts.append("| method | " + " | ".join(f"{b} (n={counts[b]['n_images']})" for b in bins) + " |")
         parts.append("|---|" + "---:|" * len(bins))
         for method, run in runs.items():
-            cells = [" / ".join(_fmt(run.by_severity[cls][b][m]) for m in ("pixel_auroc", "aupro", "image_auroc"))
-                     for b in bins]
+            cells = [" / ".join(format_value(run.by_severity[cls][b][m])
+                                for m in ("pixel_auroc", "aupro", "image_auroc")) for b in bins]
             parts.append(f"| {method} | " + " | ".join(cells) + " |")
         parts.append("")
     return "\n".join(parts) + "\n"
@@ -121,10 +121,10 @@ def skipped_section(skipped: Mapping[str, str]) -> str:
     return "\n### not run\n\n" + "".join(f"* {m}: {reason}\n" for m, reason in skipped.items())
 
 
-def docs_fragment(runs: Mapping[str, MethodRun], command: str, title: str, real: bool = False) -> str:
-    """A page fragment for ``docs/results.md``: what was run (exact command), how to read it, the tables."""
+def report_markdown(runs: Mapping[str, MethodRun], command: str, title: str, real: bool = False) -> str:
+    """A report's ``results.md``: what was run (exact command), how to read it, the tables."""
     notes = REAL_NOTES if real else SYNTH_NOTES
-    return (f"## {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
+    return (f"# {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
             f"{severity_tables(runs)}")
 
 
@@ -141,6 +141,25 @@ def write_json(runs: Mapping[str, MethodRun], out: Path, info: dict) -> None:
     (out / "run.json").write_text(json.dumps(info, indent=2))
 
 
+def read_runs(out: Path) -> tuple[dict[str, MethodRun], dict]:
+    """The runs (curves aside) and the ``run.json`` info that :func:`write_json` left in ``out``.
+
+    Lets a page be written from finished reports without predicting again, and with the same tables as the
+    report itself.
+    """
+    info = json.loads((out / "run.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    severity_file = out / "severity.json"
+    severity = json.loads(severity_file.read_text()) if severity_file.is_file() else {}
+    runs = {}
+    for method, m in info["methods"].items():
+        runs[method] = MethodRun(
+            metrics=metrics[method], by_severity=severity.get(method, {}), cpu_s_per_image=m["cpu_s_per_image"],
+            wall_s_per_image=m["wall_s_per_image"], n_images=m["n_images"], n_predicted=m["n_predicted"],
+            n_cached=m["n_cached"], n_skipped=m["n_skipped"], has_maps=m["has_maps"], classes=tuple(m["classes"]))
+    return runs, info
+
+
 def _pyplot():
     import matplotlib
 
@@ -151,29 +170,36 @@ def _pyplot():
 
 
 def plot_curves(runs: Mapping[str, MethodRun], out: Path) -> list[Path]:
-    """One PNG per class: pixel ROC, pixel PR, image ROC, image PR, one line per method."""
+    """One PNG per class: pixel ROC, pixel PR, image ROC, image PR, one line per method.
+
+    A method keeps its line style in every panel and figure, so that it can be followed across them; panels
+    without any curve (pixel panels of ``any``, of methods without maps) are left out.
+    """
     plt = _pyplot()
+    # ten distinct colours, then the same colours dashed and dotted
+    styles = {m: (plt.get_cmap("tab10")(i % 10), ("-", "--", ":")[i // 10 % 3]) for i, m in enumerate(runs)}
     written = []
     panels = [("pixel", "fpr", "tpr", "pixel ROC"), ("pixel", "recall", "precision", "pixel PR"),
               ("image", "fpr", "tpr", "image ROC"), ("image", "recall", "precision", "image PR")]
     for group in (*ARTIFACT_CLASSES, "any"):
-        fig, axes = plt.subplots(1, 4, figsize=(16, 4))
-        drawn = False
-        for ax, (level, x, y, title) in zip(axes, panels, strict=True):
-            for method, run in runs.items():
-                pts = run.curves.get(group, {}).get(level, {})
-                if pts and group in (*run.classes, "any") and (level == "image" or run.has_maps):
-                    ax.plot(pts[x], pts[y], label=method)
-                    drawn = True
+        drawn = [(panel, [(m, pts) for m, run in runs.items()
+                          if (pts := run.curves.get(group, {}).get(panel[0], {}))
+                          and group in (*run.classes, "any") and (panel[0] == "image" or run.has_maps)])
+                 for panel in panels]
+        drawn = [(panel, lines) for panel, lines in drawn if lines]
+        if not drawn:
+            continue
+        fig, axes = plt.subplots(1, len(drawn), figsize=(4 * len(drawn), 4), squeeze=False)
+        for ax, ((_, x, y, title), lines) in zip(axes[0], drawn, strict=True):
+            for method, pts in lines:
+                ax.plot(pts[x], pts[y], label=method, color=styles[method][0], linestyle=styles[method][1])
             ax.set(title=f"{group}: {title}", xlabel=x, ylabel=y, xlim=(0, 1), ylim=(0, 1.02))
-            if ax.lines:
-                ax.legend(fontsize=7)
-        if drawn:
-            path = out / f"curves_{group}.png"
-            fig.tight_layout()
-            fig.savefig(path, dpi=90)
-            written.append(path)
+            ax.legend(fontsize=7)
+        path = out / f"curves_{group}.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
         plt.close(fig)
+        written.append(path)
     return written
 
 

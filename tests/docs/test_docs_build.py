@@ -44,6 +44,16 @@ def test_every_nav_page_exists():
     assert not missing
 
 
+MAX_PAGE_LINES = 400  # a user page is read through in minutes; history lives in git and on docs/history.md
+
+
+def test_user_pages_stay_short():
+    """Every nav page but the generated API reference stays under MAX_PAGE_LINES lines (issue #26)."""
+    pages = [p for p in _nav_pages(_mkdocs_config()["nav"]) if not p.startswith("api/")]
+    lengths = {p: len((DOCS / p).read_text(encoding="utf-8").splitlines()) for p in pages}
+    assert not {p: n for p, n in lengths.items() if n >= MAX_PAGE_LINES}, lengths
+
+
 def test_cli_reference_is_current(docs_script):
     """docs/cli.md must match the parsers; regenerate with `python docs/scripts/gen_cli_reference.py`."""
     assert (DOCS / "cli.md").read_text(encoding="utf-8") == docs_script("gen_cli_reference").render(), (

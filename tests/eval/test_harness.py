@@ -2,76 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 from pathlib import Path
-
-import numpy as np
-import pytest
-from PIL import Image
 
 from ipad_iqa.cli.main import main
 from ipad_iqa.eval.harness import real_items
-
-SIZE = 64
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
-
-
-def _scene(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:SIZE, :SIZE]
-    base = 0.4 + 0.1 * np.sin(xx / 9 + seed) * np.cos(yy / 11) + 0.02 * rng.standard_normal((SIZE, SIZE))
-    return np.repeat(base[..., None], 3, axis=2)
-
-
-def _u8(x: np.ndarray) -> np.ndarray:
-    return (np.clip(x, 0, 1) * 255).round().astype(np.uint8)
-
-
-@pytest.fixture()
-def benchmark(tmp_path: Path) -> Path:
-    """2 clean + 1 image per class in split test, 1 clean in train; the flare source has no clean image."""
-    root = tmp_path / "bench"
-    yy, xx = np.mgrid[:SIZE, :SIZE]
-    rows = []
-    box = np.zeros((SIZE, SIZE), bool)
-    box[16:48, 16:48] = True
-
-    def add(name: str, label: str, split: str, source: str, image: np.ndarray, mask: np.ndarray | None) -> None:
-        img = f"images/{split}/{label}/{name}.png"
-        _save(root / img, _u8(image))
-        m = ""
-        if mask is not None:
-            m = f"masks/{split}/{label}/{name}.png"
-            _save(root / m, mask.astype(np.uint8) * 255)
-        rows.append({"image": img, "mask": m, "label": label, "split": split, "source": source,
-                     "severity": "0.5", "params": "{}"})
-
-    add("c0", "clean", "test", "a", _scene(0), None)
-    add("c1", "clean", "test", "c", _scene(1), None)
-    add("c2", "clean", "train", "z", _scene(2), None)
-    ghost = _scene(0)
-    ghost[box] = 0.6 * ghost[box] + 0.4 * np.roll(_scene(0), 6, axis=1)[box]
-    add("g0", "ghosting", "test", "a", ghost, box)
-    flare = _scene(3)
-    r = np.hypot(xx - 32, yy - 32)
-    glow = 0.7 * np.exp(-r / 8)[..., None]
-    flare = flare * (1 - glow) + glow
-    flare[r < 4] = 1.0
-    add("f0", "flare", "test", "b", flare, r < 16)
-    moire = _scene(1)
-    moire[box] += 0.12 * np.sin(2 * math.pi * (0.2 * xx + 0.07 * yy))[box][:, None]
-    add("m0", "moire", "test", "c", moire, box)
-    with (root / "manifest.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return root
 
 
 def _evaluate(benchmark: Path, out: Path) -> tuple[dict, dict]:
@@ -100,8 +35,7 @@ def test_evaluate_benchmark_end_to_end_and_resume(benchmark: Path, tmp_path: Pat
     assert info["bloom"]["cpu_s_per_image"] > 0
     assert run["command"].startswith("ipad-iqa evaluate --benchmark")
     table = (out / "results.md").read_text()
-    assert "| spectral |" in table and "n/a" in table
-    assert "```bash\nipad-iqa evaluate" in (out / "results_fragment.md").read_text()
+    assert "| spectral |" in table and "n/a" in table and "```bash\nipad-iqa evaluate" in table
     for name in ("curves_moire.png", "curves_flare.png", "grid.png"):
         assert (out / name).stat().st_size > 1000
     severity = json.loads((out / "severity.json").read_text())  # every fixture artifact has severity 0.5
@@ -162,19 +96,6 @@ def test_unknown_method_is_a_usage_error(benchmark: Path, tmp_path: Path) -> Non
                  "--no-progress"]) == 2
 
 
-@pytest.fixture()
-def real_dir(tmp_path: Path) -> Path:
-    root = tmp_path / "real"
-    yy, xx = np.mgrid[:SIZE, :SIZE]
-    grating = _scene(5) + 0.12 * np.sin(2 * math.pi * 0.21 * xx)[..., None]
-    _save(root / "moire/pairs/res_1_GT.jpg", _u8(_scene(5)))
-    _save(root / "moire/pairs/res_1_Moire.jpg", _u8(grating))
-    _save(root / "moire/set/blurresize/0001.png", _u8(_scene(6)))
-    _save(root / "moire/set/moireresize/0001.png", _u8(_scene(6) + 0.12 * np.sin(2 * math.pi * 0.23 * yy)[..., None]))
-    _save(root / "flare/src/input1.png", _u8(_scene(7)))
-    return root
-
-
 def test_real_items_labels_and_twins(real_dir: Path) -> None:
     samples = {s.key: s for s in real_items(real_dir)}
     assert samples["moire/pairs/res_1_GT.jpg"].label == 0
@@ -192,9 +113,9 @@ def test_evaluate_real(real_dir: Path, tmp_path: Path) -> None:
     m = json.loads((out / "metrics.json").read_text())["spectral"]["moire"]
     assert m["n_pairs"] == 2 and m["pair_win_rate"] == 1.0 and m["image_auroc"] == 1.0
     assert (out / "results.md").is_file() and (out / "grid.png").is_file()
-    fragment = (out / "results_fragment.md").read_text()
-    assert "pair_win_rate" in fragment and "mask pixels" not in fragment  # the legend of the real-photo mode
-    assert "| spectral | 1.000 | 1.000 |" in fragment and "| 2 |" in fragment  # n_pairs printed as a count
+    table = (out / "results.md").read_text()
+    assert "pair_win_rate" in table and "mask pixels" not in table  # the legend of the real-photo mode
+    assert "| spectral | 1.000 | 1.000 |" in table and "| 2 |" in table  # n_pairs printed as a count
 
 
 def test_real_mode_brackets_each_difference_from_the_first_method(real_dir: Path, tmp_path: Path) -> None:
