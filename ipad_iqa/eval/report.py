@@ -109,8 +109,8 @@ def bootstrap_table(results: Mapping[str, Mapping[str, Mapping[str, float | int 
     for method, classes in results.items():
         for cls, r in classes.items():
             interval = "n/a" if r["difference"] is None else f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
-            parts.append(f"| {method} | {cls} | {r['n_photos']} / {r['n_references']} | {_fmt(r['first'])} | "
-                         f"{_fmt(r['second'])} | {interval} |")
+            parts.append(f"| {method} | {cls} | {r['n_photos']} / {r['n_references']} | {format_value(r['first'])} | "
+                         f"{format_value(r['second'])} | {interval} |")
     return "\n".join(parts) + "\n"
 
 
