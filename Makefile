@@ -9,7 +9,7 @@ CONFIG  ?= configs/ipad_clip_s.yaml
 DATA    ?= $(IPAD_IQA_DATA)
 DEVICE  ?= cpu
 
-.PHONY: demo test docs bench train golden lint clean
+.PHONY: demo test docs bench shards train golden lint clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -37,9 +37,17 @@ bench: $(STAMP)
 	$(PY) benchmarks/cli_soak.py
 	$(PY) benchmarks/report.py
 
-# make train [CONFIG=configs/...yaml] DATA=DIR [DEVICE=cuda]: a recipe on a folder of clean photos.
+# make shards DATA=DIR [SHARDS=runs/shards]: IPAD-Synth v2 training and validation shards from a folder of clean
+# photos (about a CPU-second per canvas; --num-shards/--shard-index split the work, see docs/training.md).
+# make train [CONFIG=configs/...yaml] [DEVICE=cuda]: the recipe on those shards (a v1 config reads DATA instead).
+SHARDS  ?= runs/shards
+shards: $(STAMP)
+	$(VENV)/bin/ipad-iqa make-shards --clean-dir $(DATA) --out $(SHARDS)/train --n 4096 --seed 0
+	$(VENV)/bin/ipad-iqa make-shards --clean-dir $(DATA) --out $(SHARDS)/val --split val --n 256 --seed 1
+
 train: $(STAMP)
-	$(VENV)/bin/ipad-iqa train --config $(CONFIG) --device $(DEVICE) $(if $(DATA),--clean-dir $(DATA))
+	$(VENV)/bin/ipad-iqa train --config $(CONFIG) --device $(DEVICE) --shards $(SHARDS)/train \
+	  --val-shards $(SHARDS)/val $(if $(DATA),--clean-dir $(DATA))
 
 # Rewrite tests/golden/ after a deliberate change of the shipped model's outputs (tests/test_golden.py).
 golden: $(STAMP)

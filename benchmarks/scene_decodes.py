@@ -1,6 +1,6 @@
 """Photo decodes and seconds for the first N items of a training config's stream, as ``train`` builds it.
 
-Usage: python benchmarks/scene_decodes.py --config configs/ipad_clip_s.yaml [--items 320]
+Usage: python benchmarks/scene_decodes.py --config configs/ipad_clip_v1.yaml [--items 320]
        [--clean-dir DIR]   (default: $IPAD_IQA_DATA)
 Counts every decode of a clean photo (the dataset's own cache of decoded photos included), so two revisions of
 the data code can be compared on the same stream: run it in a git worktree of each.

@@ -1,4 +1,5 @@
-"""Write the IPAD-Synth benchmark: clean photos plus synthesized ghosting, flare and moire with binary masks,
+"""Write the IPAD-Synth benchmark: clean photos plus synthesized ghosting, flare and moire with their masks
+(v2, the default: 255 where the artifact is visible, 128 where that is uncertain, 0 elsewhere; v1: binary),
 and the exact clean twin of every artifact image (the reference of full-reference baselines).
 
 Without --clean-dir the bundled scikit-image samples are used (read from the installed package). Rerunning with
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--splits", type=_names, default=None, metavar="SPLIT[,SPLIT]",
                         help="write only these scene splits (train, val, test), with the indices and bytes "
                              "they have in the full benchmark (default: all)")
-    parser.add_argument("--reflection-scene", default=None, choices=("self", "other"),
+    parser.add_argument("--reflection-scene", default=None, metavar="{self,other}",
                         help="what a reflection (the R of --ghosting-modes) shows: the source photo turned and "
                              "rolled (self; v1's default), or another photo of the same scene split (other; "
                              "v2's default)")
@@ -51,16 +52,17 @@ def _names(text: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     from ipad_iqa.data.benchmark import BenchmarkExistsError, write_benchmark
-    from ipad_iqa.data.perceptual import MissingPredictorError
+    from ipad_iqa.data.perceptual import MissingPredictorError, synthesis_threads
 
     if args.size < 64 or args.n_per_class < 0 or args.n_clean < 0:
         print("error: --size must be >= 64 and counts non-negative", file=sys.stderr)
         return 2
     try:
-        summary = write_benchmark(args.out, args.clean_dir, args.n_per_class, args.n_clean, args.seed, args.size,
-                                  workers=args.workers, progress=not args.quiet,
-                                  ghosting_modes=args.ghosting_modes, splits=args.splits,
-                                  reflection_scene=args.reflection_scene, version=args.version)
+        with synthesis_threads():
+            summary = write_benchmark(args.out, args.clean_dir, args.n_per_class, args.n_clean, args.seed,
+                                      args.size, workers=args.workers, progress=not args.quiet,
+                                      ghosting_modes=args.ghosting_modes, splits=args.splits,
+                                      reflection_scene=args.reflection_scene, version=args.version)
     except (BenchmarkExistsError, FileNotFoundError, ValueError, MissingPredictorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

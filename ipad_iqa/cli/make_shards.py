@@ -30,13 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ipad_iqa.data.perceptual import MissingPredictorError
+    from ipad_iqa.data.perceptual import MissingPredictorError, synthesis_threads
     from ipad_iqa.data.shards import write_shards
 
     try:
-        summary = write_shards(args.out, args.clean_dir, args.n, args.seed, args.size, args.split,
-                               args.shard_index, args.num_shards, args.workers, args.shard_size,
-                               progress=not args.quiet)
+        with synthesis_threads():
+            summary = write_shards(args.out, args.clean_dir, args.n, args.seed, args.size, args.split,
+                                   args.shard_index, args.num_shards, args.workers, args.shard_size,
+                                   progress=not args.quiet)
     except (FileExistsError, FileNotFoundError, ValueError, MissingPredictorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

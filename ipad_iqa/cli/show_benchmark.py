@@ -48,9 +48,12 @@ def contact_sheet(rows: list[ManifestRow], tile: int, cols: int):
         pixels = load_image(row.image).mul(255).round().byte().permute(1, 2, 0).numpy()
         img = Image.fromarray(pixels).resize((tile, tile), Image.LANCZOS)
         over = np.asarray(img, np.float32)
-        if row.mask:
-            m = np.asarray(Image.fromarray(read_mask(row.mask).astype(np.uint8) * 255).resize((tile, tile))) > 127
-            over[m] = 0.5 * over[m] + 0.5 * np.asarray(DEFAULT_STYLE.colors[ARTIFACT_CLASSES.index(row.label)], np.float32)
+        if row.mask:  # visible pixels in the class colour, the ignore band (v2) at half strength
+            visible, ignore = (np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize((tile, tile))) > 127
+                               for m in read_mask(row.mask))
+            color = np.asarray(DEFAULT_STYLE.colors[ARTIFACT_CLASSES.index(row.label)], np.float32)
+            over[visible] = 0.5 * over[visible] + 0.5 * color
+            over[ignore & ~visible] = 0.75 * over[ignore & ~visible] + 0.25 * color
         x, y = (k % cols) * 2 * tile, (k // cols) * (tile + cap)
         sheet.paste(img, (x, y + cap))
         sheet.paste(Image.fromarray(over.astype(np.uint8)), (x + tile, y + cap))
@@ -70,18 +73,20 @@ def stats_markdown(rows: list[ManifestRow]) -> str:
         photos = len({r.source for r in rows if r.split == s})
         lines.append(f"| {s} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} | {photos} |")
     q = (0.1, 0.25, 0.5, 0.75, 0.9)
-    lines += ["", "Mask area (fraction of the image) and severity, per artifact:", "",
-              "| label | n | area p10 | p25 | median | p75 | p90 | severity mean | sev < 0.33 | 0.33-0.67 | > 0.67 |",
-              "|---" * 11 + "|"]
+    lines += ["", "Mask area (fraction of the image marked as artifact; v2: visible) and severity, per artifact:", "",
+              "| label | n | area p10 | p25 | median | p75 | p90 | severity mean | sev < 0.33 | 0.33-0.67 | > 0.67 |"
+              " JOD median |", "|---" * 12 + "|"]
     for lab in LABELS[1:]:
         sub = [r for r in rows if r.label == lab]
         if not sub:
             continue
-        area = np.array([read_mask(r.mask).mean() for r in sub])
+        area = np.array([read_mask(r.mask)[0].mean() for r in sub])
         sev = np.array([r.severity or 0.0 for r in sub])
         bins = np.histogram(sev, bins=[0, 1 / 3, 2 / 3, 1.0001])[0]
+        jods = [r.jod for r in sub if r.jod is not None]
         lines.append(f"| {lab} | {len(sub)} | " + " | ".join(f"{v:.3f}" for v in np.quantile(area, q))
-                     + f" | {sev.mean():.2f} | " + " | ".join(map(str, bins)) + " |")
+                     + f" | {sev.mean():.2f} | " + " | ".join(map(str, bins))
+                     + (f" | {np.median(jods):.2f} |" if jods else " | n/a |"))
     return "\n".join(lines)
 
 

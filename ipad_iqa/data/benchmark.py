@@ -44,6 +44,7 @@ from ipad_iqa.data.perceptual import (
     V2_GHOSTING_MODES,
     InvisibleArtifactError,
     mask_levels,
+    one_thread_per_process,
     render_visible_sample,
 )
 from ipad_iqa.data.pipeline import Sample, load_photo, render_sample
@@ -273,6 +274,11 @@ def _jobs(spec: BenchmarkSpec) -> list[Job]:
             for i in range(len(labels)) if spec.splits is None or split_of(sources[i]) in spec.splits]
 
 
+def _pool_worker(init: Callable[[dict], None], loaders: dict) -> None:
+    one_thread_per_process()
+    init(loaders)
+
+
 def _run_jobs(jobs: Sequence[tuple], loaders: dict, workers: int) -> Iterator[tuple[dict, list[tuple[str, bytes]]]]:
     """Render in order, in this process or a pool; ``imap`` keeps results ordered so output never depends on it."""
     if workers <= 1:
@@ -281,7 +287,7 @@ def _run_jobs(jobs: Sequence[tuple], loaders: dict, workers: int) -> Iterator[tu
         return
     import multiprocessing as mp
 
-    with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(loaders,)) as pool:
+    with mp.get_context("fork").Pool(workers, initializer=_pool_worker, initargs=(_init_worker, loaders)) as pool:
         yield from pool.imap(_render, jobs, chunksize=4)
 
 

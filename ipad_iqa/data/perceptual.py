@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
@@ -79,6 +80,27 @@ def mask_levels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class MissingPredictorError(ImportError):
     """cvvdp (ColorVideoVDP) is not installed; IPAD-Synth v2 needs it."""
+
+
+def one_thread_per_process() -> None:
+    """Synthesis runs one process per core: cvvdp's many small tensor operations only spin extra threads
+    (measured: two threads per process ran the shard writer at half speed)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@contextmanager
+def synthesis_threads() -> Iterator[None]:
+    """One thread while synthesizing in this process, the caller's setting restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    one_thread_per_process()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @cache

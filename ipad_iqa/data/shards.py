@@ -30,6 +30,7 @@ from ipad_iqa.data.benchmark import _png, check_sources, discover_sources
 from ipad_iqa.data.perceptual import (
     V2_GHOSTING_MODES,
     InvisibleArtifactError,
+    one_thread_per_process,
     render_visible_sample,
 )
 from ipad_iqa.data.splits import SPLITS, split_of
@@ -89,10 +90,6 @@ def _source(name: str) -> np.ndarray:
 
 
 def _init(loaders: dict[str, Callable[[], np.ndarray]]) -> None:
-    import torch
-
-    # one process per core: cvvdp's many small tensor operations only spin extra threads (measured 2x slower)
-    torch.set_num_threads(1)
     _LOADERS.clear()
     _LOADERS.update(loaders)
     _source.cache_clear()
@@ -190,6 +187,11 @@ def write_shards(out: str | Path, clean_dir: str | Path, n: int, seed: int, size
             f"recorded), from {len(names)} {split} photos ({len(skipped)} unreadable)")
 
 
+def _pool_worker(init: Callable[[dict], None], loaders: dict) -> None:
+    one_thread_per_process()
+    init(loaders)
+
+
 def _render_all(jobs: list[tuple[ShardSpec, int]], loaders: dict, workers: int) -> Iterator[list]:
     """Rendered samples in job order, here or in a pool of ``workers`` processes."""
     if workers <= 1:
@@ -198,7 +200,7 @@ def _render_all(jobs: list[tuple[ShardSpec, int]], loaders: dict, workers: int) 
         return
     import multiprocessing as mp
 
-    with mp.get_context("fork").Pool(workers, initializer=_init, initargs=(loaders,)) as pool:
+    with mp.get_context("fork").Pool(workers, initializer=_pool_worker, initargs=(_init, loaders)) as pool:
         yield from pool.imap(_render_job, jobs, chunksize=2)
 
 

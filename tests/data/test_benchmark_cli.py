@@ -112,8 +112,8 @@ def test_unreadable_source_is_recorded(tmp_path, photos, capsys):
     Image.fromarray((photos["astronaut"] * 255).astype(np.uint8)).save(pool / "good.png")
     (pool / "broken.jpg").write_bytes(b"not a jpeg")
     out = tmp_path / "b4"
-    assert _cli(make_benchmark, ["--clean-dir", str(pool), "--out", str(out), "--n-per-class", "1",
-                                 "--n-clean", "1", "--size", "96", "--quiet"]) == 0
+    assert _cli(make_benchmark, ["--version", "v1", "--clean-dir", str(pool), "--out", str(out),
+                                 "--n-per-class", "1", "--n-clean", "1", "--size", "96", "--quiet"]) == 0
     assert "broken.jpg" in capsys.readouterr().err
     assert "broken.jpg" in (out / "skipped_sources.csv").read_text()
 
@@ -189,7 +189,8 @@ def test_splits_write_the_same_samples_as_the_full_benchmark(tmp_path, photos):
     assert test_names and other_names  # the hash split puts some of 40 names in each
     for n in test_names + other_names:
         Image.fromarray((photos["astronaut"] * 255).astype(np.uint8)).save(pool / n)
-    common = ["--clean-dir", str(pool), "--n-per-class", "2", "--n-clean", "2", "--size", "96", "--quiet"]
+    common = ["--version", "v1", "--clean-dir", str(pool), "--n-per-class", "2", "--n-clean", "2", "--size", "96",
+              "--quiet"]
     full, part = tmp_path / "full", tmp_path / "part"
     assert _cli(make_benchmark, ["--out", str(full), *common]) == 0
     assert _cli(make_benchmark, ["--out", str(part), *common, "--splits", "test"]) == 0
@@ -210,7 +211,7 @@ def test_reflection_scene_other_reflects_another_source_of_the_same_split(tmp_pa
     picked = [n for n in names if split_of(n) == "test"][:2] + [n for n in names if split_of(n) == "train"][:2]
     for n, img in zip(picked, ["astronaut", "rocket", "astronaut", "coffee"], strict=True):
         Image.fromarray((photos[img] * 255).astype(np.uint8)).save(pool / n)
-    common = ["--clean-dir", str(pool), "--n-per-class", "3", "--n-clean", "1", "--size", "96", "--quiet",
+    common = ["--version", "v1", "--clean-dir", str(pool), "--n-per-class", "3", "--n-clean", "1", "--size", "96", "--quiet",
               "--ghosting-modes", "0,0,0,1"]
     own, other = tmp_path / "own", tmp_path / "other"
     assert _cli(make_benchmark, ["--out", str(own), *common]) == 0

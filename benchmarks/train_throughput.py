@@ -1,0 +1,60 @@
+"""Training samples/s from IPAD-Synth v2 shards against the v1 on-the-fly pipeline: same model, same cores.
+
+Both runs train the shipped recipe's model (``configs/ipad_clip_s.yaml``, from random weights) for the same
+number of steps with one data-loader worker; only the data source differs. v1 synthesizes every sample from a
+decoded photo (canvas 224-512, as its last recipe); shards decode a stored canvas and cut a crop. Target: shards
+at least 3x the v1 rate. Writes ``benchmarks/results/train_throughput.json``.
+
+    python benchmarks/train_throughput.py --shards SHARDS --val-shards VAL --clean-dir PHOTOS [--steps 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from ipad_iqa.train.config import load_config
+from ipad_iqa.train.loop import train
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RECIPE = Path(__file__).resolve().parents[1] / "configs" / "ipad_clip_s.yaml"
+TARGET = 3.0
+
+
+def rate(overrides: list[str], steps: int, batch: int) -> float:
+    """Samples/s of ``steps`` training steps of the recipe with ``overrides`` (first step included)."""
+    with tempfile.TemporaryDirectory() as out:
+        cfg = load_config(RECIPE, [*overrides, f"out_dir={out}", f"optim.steps={steps}", f"optim.batch_size={batch}",
+                                   "optim.warmup_steps=1", f"val_every={steps + 1}", "data.val_samples=4",
+                                   "data.num_workers=1", "num_threads=2", "init_weights=null", "init_fresh=[]"])
+        summary = train(cfg)
+    return summary["steps"] * batch / summary["seconds"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shards", required=True)
+    parser.add_argument("--val-shards", required=True)
+    parser.add_argument("--clean-dir", required=True)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=16)
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    shards = rate([f"data.shards={args.shards}", f"data.val_shards={args.val_shards}"], args.steps, args.batch)
+    v1 = rate(["data.shards=null", "data.val_shards=null", f"data.clean_dir={args.clean_dir}",
+               "data.canvas_sizes=[224,512]"], args.steps, args.batch)
+    result = {"steps": args.steps, "batch": args.batch, "threads": 2, "workers": 1, "v1_on_the_fly_samples_s": v1,
+              "v2_shards_samples_s": shards, "ratio": shards / v1, "target_ratio": TARGET}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "train_throughput.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+    return 0 if result["ratio"] >= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
