@@ -10,8 +10,9 @@ clean twin (the manifest's reference) and compared with the stored mask:
 * the image JOD per class (quartiles) and, per severity third, JOD and visible area.
 
 Targets of IPAD-Synth v2 (issue: perceptual ground truth): precision >= 0.95 and coverage >= 0.95 per class,
-no invisible sample, class JOD medians within 0.5. Writes ``benchmarks/results/mask_audit_<name>.json`` and
-prints a markdown table; exit 1 if a v2 benchmark misses a target.
+no invisible sample, class JOD medians within 0.5. Writes ``benchmarks/results/mask_audit_<name>.json`` and the
+tables as ``docs/assets/benchmark/mask_audit_<name>.md`` (included by the Benchmark page); exit 1 if a v2
+benchmark misses a target.
 
     python benchmarks/mask_audit.py BENCH [--split test] [--name v2]
 """
@@ -32,6 +33,7 @@ from ipad_iqa.io import load_image
 from ipad_iqa.output import ARTIFACT_CLASSES
 
 RESULTS = Path(__file__).resolve().parent / "results"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "assets" / "benchmark"
 TARGETS = {"precision": 0.95, "coverage": 0.95, "jod_median_spread": 0.5}
 
 
@@ -106,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         result = audit(args.root, args.split)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"mask_audit_{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(markdown(result))
+    table = markdown(result)
+    command = f"python benchmarks/mask_audit.py {args.root.name} --split {args.split} --name {args.name}"
+    (DOCS / f"mask_audit_{args.name}.md").write_text(f"{table}\n\n<small>`{command}`</small>\n")
+    print(table)
     spec = json.loads((args.root / "benchmark.json").read_text())
     if spec.get("version") != "v2":
         return 0
