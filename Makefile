@@ -68,7 +68,7 @@ BENCH           ?=
 REAL            ?=
 LIMIT           ?=
 RESULTS_OUT     ?= runs/results
-RESULTS_METHODS ?= ipad_clip,winclip,spectral,bloom,edge_autocorr,handcrafted,piqe,entropy,psnr,ssim
+RESULTS_METHODS ?= ipad_clip,ipad_clip_v1,winclip,spectral,bloom,edge_autocorr,handcrafted,piqe,entropy,psnr,ssim
 
 .PHONY: results
 results: $(STAMP)
