@@ -89,7 +89,7 @@ def markdown(result: dict) -> str:
     for cls, c in result["classes"].items():
         q = " / ".join(f"{v:.2f}" for v in c["jod_quartiles"]) if c["jod_quartiles"] else "n/a"
         lines.append(f"| {cls} | {c['n']} | {_num(c['precision'])} | {_num(c['coverage'])} | {c['invisible']} | {q} |")
-    lines += ["", "| class | severity | images | median JOD | median visible area |", "|---|---|---:|---:|---:|"]
+    lines += ["", "| class | severity | images | median JOD | median area marked (255) |", "|---|---|---:|---:|---:|"]
     for cls, c in result["classes"].items():
         for name, t in c["by_severity"].items():
             jod = "n/a" if t["jod_median"] is None else f"{t['jod_median']:.2f}"
