@@ -14,7 +14,9 @@ no invisible sample, class JOD medians within 0.5. Writes ``benchmarks/results/m
 tables as ``docs/assets/benchmark/mask_audit_<name>.md`` (included by the Benchmark page); exit 1 if a v2
 benchmark misses a target.
 
-    python benchmarks/mask_audit.py BENCH [--split test] [--name v2]
+    python benchmarks/mask_audit.py BENCH [--split test] [--name v2] [--tables-only]
+
+``--tables-only`` rewrites the tables from the stored JSON (no prediction), e.g. after a change of their layout.
 """
 
 from __future__ import annotations
@@ -103,11 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("root", type=Path, help="benchmark folder")
     parser.add_argument("--split", default="test")
     parser.add_argument("--name", required=True, help="names the result file, e.g. v2 or v1")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="rewrite the markdown tables from benchmarks/results/mask_audit_NAME.json")
     args = parser.parse_args(argv)
-    with synthesis_threads():
-        result = audit(args.root, args.split)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"mask_audit_{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    stored = RESULTS / f"mask_audit_{args.name}.json"
+    if args.tables_only:
+        result = json.loads(stored.read_text())
+    else:
+        with synthesis_threads():
+            result = audit(args.root, args.split)
+        RESULTS.mkdir(exist_ok=True)
+        stored.write_text(json.dumps(result, indent=1) + "\n")
     table = markdown(result)
     command = f"python benchmarks/mask_audit.py {args.root.name} --split {args.split} --name {args.name}"
     (DOCS / f"mask_audit_{args.name}.md").write_text(f"{table}\n\n<small>`{command}`</small>\n")
