@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ipad_iqa.data.benchmark import read_manifest, read_mask
 from ipad_iqa.data.perceptual import UNCERTAIN, VISIBLE, predict_visibility, three_level_mask
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     fig.tight_layout()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(OUT, dpi=60)
+    Image.open(OUT).convert("RGB").quantize(256).save(OUT, optimize=True)  # palette PNG: a quarter of the bytes
     print(f"wrote {OUT}")
 
 
