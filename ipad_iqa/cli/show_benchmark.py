@@ -62,13 +62,15 @@ def contact_sheet(rows: list[ManifestRow], tile: int, cols: int):
 
 
 def stats_markdown(rows: list[ManifestRow]) -> str:
-    """Counts per split and label (and distinct source photos), mask area and severity quantiles per label."""
+    """Counts per split and label (and distinct source photos), mask area and severity quantiles per label.
+
+    Splits without rows (a benchmark written with ``--splits``, or ``--split`` given) are left out."""
     import numpy as np
 
     from ipad_iqa.data.benchmark import read_mask
 
     lines = ["| split | " + " | ".join(LABELS) + " | total | photos |", "|---" * (len(LABELS) + 3) + "|"]
-    for s in SPLITS:
+    for s in (s for s in SPLITS if any(r.split == s for r in rows)):
         counts = [sum(r.split == s and r.label == lab for r in rows) for lab in LABELS]
         photos = len({r.source for r in rows if r.split == s})
         lines.append(f"| {s} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} | {photos} |")

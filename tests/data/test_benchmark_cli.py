@@ -253,3 +253,16 @@ def test_ghosting_modes_must_be_numbers():
     make_benchmark.add_arguments(parser)
     with pytest.raises(SystemExit):
         parser.parse_args(["--out", "x", "--ghosting-modes", "a,b"])
+
+
+def test_stats_leave_out_splits_without_rows(tmp_path):
+    """A --splits test benchmark gets a table of its own split, not rows of zeros for the others."""
+    from ipad_iqa.cli.show_benchmark import stats_markdown
+    from ipad_iqa.data.benchmark import ManifestRow
+
+    rows = [ManifestRow(key=f"images/{s}/clean/{i}.png", image=tmp_path / f"{i}.png", mask=None, label="clean",
+                        split=s, source=f"p{i}", severity=None, jod=None, params={}, reference=None)
+            for i, s in enumerate(("test", "test", "val"))]
+    table = stats_markdown(rows)
+    assert "| test | 2 |" in table and "| val | 1 |" in table
+    assert "| train |" not in table
