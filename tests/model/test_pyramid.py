@@ -1,0 +1,43 @@
+"""The stride-4 pyramid decoder of IPAD-CLIP v2, on tiny random configs (no network)."""
+
+import pytest
+import torch
+
+from ipad_iqa import create_model
+from ipad_iqa.model.pyramid import DetailCNN, PyramidDecoder
+
+
+def test_untrained_decoder_reproduces_the_upsampled_patch_grid():
+    """A warm start from patch-grid weights begins where that model was: the correction starts at zero."""
+    torch.manual_seed(0)
+    dim, grid = 16, (3, 5)
+    decoder = PyramidDecoder(dim, n_taps=2, detail_channels=DetailCNN.channels, width=16)
+    s4, s8 = DetailCNN()(torch.rand(2, 3, 48, 80))
+    taps = [torch.randn(2, grid[0] * grid[1], dim) for _ in range(2)]
+    base = torch.randn(2, grid[0] * grid[1], dim)
+    feats, (h, w) = decoder(taps, base, grid, s4, s8)
+    assert (h, w) == (12, 20) and feats.shape == (2, h * w, dim)
+    up = torch.nn.functional.interpolate(base.reshape(2, *grid, dim).permute(0, 3, 1, 2), size=(h, w),
+                                         mode="bilinear", align_corners=False)
+    torch.testing.assert_close(feats, up.permute(0, 2, 3, 1).reshape(2, h * w, dim))
+    decoder.out.weight.data.normal_()  # a trained correction changes them
+    assert not torch.allclose(decoder(taps, base, grid, s4, s8)[0], feats)
+
+
+@pytest.mark.parametrize("conv_stem", [False, True])  # DetailCNN (real CLIP towers) or the conv stem's strides
+def test_pyramid_maps_at_stride_4(conv_stem):
+    model = create_model("ipad_clip_test", arch={"conv_stem": conv_stem}).eval()
+    flat = create_model("ipad_clip_test", arch={"conv_stem": conv_stem, "pyramid": False}).eval()
+    assert model.map_stride == 4 and flat.map_stride == model.backbone.patch_size > 4
+    x = torch.rand(2, 3, 90, 130, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        out = model(x)
+        alone = model(x[1:])
+    assert out.maps.shape == (2, 3, 90, 130) and torch.isfinite(out.maps).all()
+    torch.testing.assert_close(out.maps[1:], alone.maps, atol=1e-5, rtol=1e-5)
+
+
+def test_zero_shot_keeps_the_patch_grid():
+    """Zero-shot has no trained decoder, so it reads the text-aligned patch tokens as CLIP gives them."""
+    model = create_model("ipad_clip_test", zero_shot=True, random_init=True)
+    assert model.map_stride == model.backbone.patch_size
