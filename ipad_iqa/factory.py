@@ -11,8 +11,9 @@ from ipad_iqa.model.backbone import create_clip
 from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.ipad_clip import IPADCLIP
 from ipad_iqa.registry import Variant, get_variant
+from ipad_iqa.thresholds import Thresholds
 from ipad_iqa.utils import typed_fields
-from ipad_iqa.weights import WeightsError, load_into, resolve_weights
+from ipad_iqa.weights import WeightsError, load_into, read_metadata, resolve_weights
 
 HEAD_PREFIXES: tuple[str, ...] = IPADCLIP.head_prefixes
 
@@ -61,4 +62,5 @@ def create_model(
     if not cfg.zero_shot and not random_init and (head_weights is not None or v.weights is not None):
         path = resolve_weights(v.name, v.weights, head_weights)
         load_into(model, path, HEAD_PREFIXES)
+        model.thresholds = Thresholds.from_metadata(read_metadata(path))
     return model.to(device).eval()

@@ -15,6 +15,7 @@ from ipad_iqa.factory import create_model
 from ipad_iqa.io import validate_batch
 from ipad_iqa.output import IPADOutput
 from ipad_iqa.registry import load_registry
+from ipad_iqa.thresholds import Thresholds
 
 ARCH_NAME = "IPADCLIP"
 
@@ -33,6 +34,11 @@ class IPADCLIPArch(nn.Module):
     @property
     def artifact_classes(self) -> tuple[str, ...]:
         return self.model.artifact_classes
+
+    @property
+    def thresholds(self) -> Thresholds | None:
+        """The operating thresholds shipped with the weights (``metric.net.thresholds.flagged(probs)``)."""
+        return self.model.thresholds
 
     def forward(self, x: torch.Tensor, return_maps: bool = False, full_maps: bool = True,
                 maps_size: tuple[int, int] | None = None) -> torch.Tensor | IPADOutput:

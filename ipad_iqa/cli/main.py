@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, str] = {
     "make-shards": "make_shards",
     "train": "train",
     "average-weights": "average_weights",
+    "calibrate": "calibrate",
     "evaluate": "evaluate",
 }
 

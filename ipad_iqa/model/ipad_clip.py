@@ -31,6 +31,7 @@ from ipad_iqa.model.prompts import (
 from ipad_iqa.model.pyramid import DetailCNN, PyramidDecoder
 from ipad_iqa.model.tiling import blend_window, global_view_size, pad_to, tile_starts
 from ipad_iqa.output import ARTIFACT_CLASSES, LABELS, IPADOutput
+from ipad_iqa.thresholds import Thresholds
 
 
 @dataclass
@@ -56,6 +57,8 @@ class IPADCLIP(nn.Module):
                  mean: tuple[float, float, float], std: tuple[float, float, float]):
         super().__init__()
         self.cfg = cfg
+        #: operating thresholds of the loaded weights (``ipad_iqa.thresholds``); None until weights carry them
+        self.thresholds: Thresholds | None = None
         self.backbone = ClipBackbone(clip, cfg.resolve_tap_layers(len(clip.visual.transformer.resblocks)),
                                      conv_stem=cfg.conv_stem)
         if cfg.tile_size % self.backbone.patch_size:
