@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", type=int, default=2000, metavar="DRAWS",
                         help="real mode: paired-bootstrap draws for the interval of each method's difference "
                              "from the first (0: none)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                        help="no progress bars (--no-progress, its former name, still works)")
 
 
 def command_line(args: argparse.Namespace, methods: tuple[str, ...]) -> str:
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     for method, reason in skipped.items():
         print(f"not run: {method}: {reason}", file=sys.stderr)
     config = harness.EvalConfig(methods=methods, out=args.out, device=args.device, batch_size=args.batch_size,
-                                limit=args.limit, checkpoints=checkpoints, progress=not args.no_progress)
+                                limit=args.limit, checkpoints=checkpoints, progress=not args.quiet)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         if args.benchmark:
