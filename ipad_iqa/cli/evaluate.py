@@ -33,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "NAME[key=value,...] adds inference-time arch options, e.g. "
                              "'ipad_clip[cls_weight=1.0]' (default: the standard comparison)")
     parser.add_argument("--out", type=Path, required=True, help="report folder")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="where the methods run (cpu, cuda, cuda:N)")
     parser.add_argument("--limit", type=int, default=None, help="first N images (labels interleaved)")
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="METHOD=PATH",
                         help="checkpoint of a trained method (repeatable)")
     parser.add_argument("--bootstrap", type=int, default=2000, metavar="DRAWS",

@@ -27,3 +27,15 @@ def test_evaluate_no_progress_is_quiet() -> None:
     parser = _subparsers()["evaluate"]
     for switch in ("--quiet", "--no-progress"):
         assert parser.parse_args(["--benchmark", "b", "--out", "o", switch]).quiet is True
+
+
+@pytest.mark.parametrize("name", list(_subparsers()))
+def test_every_option_has_help_and_one_meaningful_default(name: str) -> None:
+    parser = _subparsers()[name]
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+        text = formatter._get_help_string(action)
+        assert text.count("(default:") <= 1, f"{name} {action.option_strings}: {text}"
+        assert not any(f"(default: {empty})" in text for empty in ("None", "False", "[]")), text
+    assert "(default: None)" not in parser.format_help()
