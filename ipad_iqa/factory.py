@@ -7,7 +7,7 @@ import os
 
 import torch
 
-from ipad_iqa.model.backbone import create_clip
+from ipad_iqa.model.backbone import check_clip_source, create_clip
 from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.ipad_clip import IPADCLIP
 from ipad_iqa.registry import Variant, get_variant
@@ -47,6 +47,7 @@ def create_model(
     if cfg.conv_stem and clip_source is not None:
         raise ValueError(f"{v.name}: conv_stem replaces the patch embedding of the pretrained CLIP weights "
                          f"{clip_source!r}; set conv_stem: false")
+    check_clip_source(v.clip_model, clip_source)  # a missing clip_weights file is named before the head's
     if cfg.zero_shot and clip_source is None and not random_init:
         raise WeightsError(f"{v.name}: zero_shot=True needs pretrained CLIP weights; pass clip_weights=...")
     if not (cfg.zero_shot or head_weights is not None or v.weights is not None or random_init

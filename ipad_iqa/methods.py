@@ -3,16 +3,21 @@ and by the evaluator alike.
 
 A method list is comma-separated; a name may carry inference-time model options in brackets,
 ``NAME[key=value,...]`` with YAML values (lists included), e.g. ``ipad_clip[cls_weight=1.0]`` or
-``ipad_ref[tiling=false]``. Names starting with ``IPAD_PREFIX`` are the pyiqa-registered IPAD-CLIP variants.
+``ipad_ref[tiling=false]``. Names starting with ``IPAD_PREFIX`` are the pyiqa-registered IPAD-CLIP variants;
+theirs also take the weights options ``clip_weights=FILE`` and ``head_weights=FILE`` (see ``ipad_options``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 IPAD_PREFIX = "ipad_clip"
+#: Options of an ipad_clip* name that choose weights (a file, or an open_clip tag for ``clip_weights``) rather
+#: than arch options: the keywords of the same names of ``pyiqa.create_metric`` and ``ipad_iqa.create_model``.
+WEIGHTS_OPTIONS: tuple[str, ...] = ("clip_weights", "head_weights")
 
 
 def split_top_level(text: str, sep: str = ",") -> list[str]:
@@ -64,3 +69,18 @@ def parse_methods(text: str) -> tuple[str, ...]:
     for method in methods:
         split_method(method)
     return methods
+
+
+def ipad_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``NAME[...]`` options of an ipad_clip* name as keywords of ``pyiqa.create_metric``: the weights
+    options as they are, every other (arch options, ``zero_shot``) under ``arch``, where a misspelt one is
+    refused."""
+    kwargs: dict[str, Any] = {}
+    for key in WEIGHTS_OPTIONS:
+        if key in options:
+            value = options[key]
+            if value is None or isinstance(value, bool) or value == "":
+                raise ValueError(f"{key} needs a file (or an open_clip tag), got {value!r}")
+            kwargs[key] = str(value)
+    arch = {key: value for key, value in options.items() if key not in WEIGHTS_OPTIONS}
+    return {**kwargs, "arch": arch} if arch else kwargs

@@ -14,7 +14,7 @@ from torch import nn
 from ipad_iqa.factory import create_model
 from ipad_iqa.io import validate_batch
 from ipad_iqa.output import IPADOutput
-from ipad_iqa.registry import load_registry
+from ipad_iqa.registry import user_variants
 from ipad_iqa.thresholds import Thresholds
 
 ARCH_NAME = "IPADCLIP"
@@ -52,7 +52,8 @@ class IPADCLIPArch(nn.Module):
 
 
 def default_configs() -> dict[str, dict]:
-    """pyiqa DEFAULT_CONFIGS entries for every registry variant."""
+    """pyiqa DEFAULT_CONFIGS entries for every variant users see (not the random test variant, which would
+    read as a metric in ``pyiqa.list_models()``, unless tests ask for it)."""
     return {
         name: {
             "metric_opts": {"type": ARCH_NAME, "variant": name},
@@ -60,7 +61,7 @@ def default_configs() -> dict[str, dict]:
             "lower_better": v.pyiqa.lower_better,
             "score_range": v.pyiqa.score_range_str,
         }
-        for name, v in load_registry().items()
+        for name, v in user_variants().items()
     }
 
 

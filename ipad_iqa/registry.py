@@ -5,6 +5,7 @@ The file lives at the repository top level and ships inside the wheel as ``ipad_
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +22,9 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 # Wheel: packaged copy beside this module; source checkout / editable install: the top-level file.
 REGISTRY_CANDIDATES = (_PACKAGE_DIR / "registry.yaml", _PACKAGE_DIR.parent / "registry.yaml")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: Set (to 1) to also expose the test variants (``allow_random_init``: random weights, meaningless scores) to
+#: pyiqa and :func:`list_variants`; tests/conftest.py sets it, users never need it.
+TEST_VARIANTS_ENV = "IPAD_IQA_TEST_VARIANTS"
 
 
 class RegistryError(ValueError):
@@ -147,8 +151,30 @@ def load_registry() -> dict[str, Variant]:
     return parse_registry(yaml.safe_load(registry_path().read_text()))
 
 
-def list_variants() -> list[str]:
-    return list(load_registry())
+def show_test_variants() -> bool:
+    return os.environ.get(TEST_VARIANTS_ENV, "").lower() in {"1", "true", "yes", "on"}
+
+
+def user_variants() -> dict[str, Variant]:
+    """The variants users see (in pyiqa and :func:`list_variants`): the test variants only when
+    ``TEST_VARIANTS_ENV`` asks for them. All stay reachable by name through :func:`get_variant`."""
+    show_tests = show_test_variants()
+    return {name: v for name, v in load_registry().items() if show_tests or not v.allow_random_init}
+
+
+def weights_status(variant: Variant) -> str:
+    """Where a variant's trained weights come from, in a few words (the second column of list_variants)."""
+    if variant.weights is not None:
+        return "shipped in the package" if variant.weights.file else "downloaded on first use"
+    if variant.allow_random_init:
+        return "random (tests only; scores mean nothing)"
+    return "none shipped: zero_shot=True or head_weights=FILE"
+
+
+def list_variants() -> dict[str, str]:
+    """Variant name -> where its weights come from, for every variant users see; iterating it gives the names
+    (as ``pyiqa.list_models`` does), printing it says which variants work out of the box."""
+    return {name: weights_status(v) for name, v in user_variants().items()}
 
 
 def get_variant(name: str) -> Variant:

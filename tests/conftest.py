@@ -13,6 +13,7 @@ import torch
 
 os.environ.setdefault("IPAD_IQA_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("IPAD_IQA_TEST_VARIANTS", "1")  # ipad_clip_test in pyiqa, here and in subprocesses
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 

@@ -34,3 +34,16 @@ def test_parse_methods_keeps_options_whole_and_checks_every_name() -> None:
                          ("a[x=1", "unclosed")):
         with pytest.raises(ValueError, match=message):
             parse_methods(bad)
+
+
+def test_ipad_options_split_weights_from_arch() -> None:
+    from ipad_iqa.methods import ipad_options
+
+    _, options = split_method("ipad_clip_vitb16[zero_shot=true,clip_weights=/m/clip.bin,head_weights=h.safetensors]")
+    assert ipad_options(options) == {"clip_weights": "/m/clip.bin", "head_weights": "h.safetensors",
+                                     "arch": {"zero_shot": True}}
+    assert ipad_options({"cls_weight": 1.0}) == {"arch": {"cls_weight": 1.0}}
+    assert ipad_options({}) == {}
+    for bad in ({"clip_weights": None}, {"head_weights": True}, {"clip_weights": ""}):
+        with pytest.raises(ValueError, match="needs a file"):
+            ipad_options(bad)

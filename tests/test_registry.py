@@ -1,4 +1,6 @@
 import copy
+import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -80,3 +82,20 @@ def test_wheel_ships_the_registry_and_only_the_package(tmp_path):
     tops = {n.split("/")[0] for n in names}
     assert tops <= {"ipad_iqa", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
     assert yaml.safe_load(zipfile.ZipFile(wheel).read("ipad_iqa/registry.yaml")) == RAW
+
+
+def test_users_do_not_see_the_test_variant_and_see_weights():
+    """Without the tests' switch, pyiqa and list_variants() leave out the random test variant; list_variants()
+    says where each variant's weights come from."""
+    from ipad_iqa.registry import TEST_VARIANTS_ENV
+
+    code = ("import json, ipad_iqa, pyiqa; "
+            "print(json.dumps([pyiqa.list_models(filter='ipad*'), ipad_iqa.list_variants()]))")
+    env = {k: v for k, v in os.environ.items() if k != TEST_VARIANTS_ENV}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    listed, variants = json.loads(out.stdout.strip().splitlines()[-1])
+    hidden = {name for name, v in load_registry().items() if v.allow_random_init}
+    assert hidden and not hidden & set(listed) and not hidden & set(variants)
+    assert set(listed) == set(variants) == set(load_registry()) - hidden
+    for name, status in variants.items():
+        assert (load_registry()[name].weights is not None) == status.startswith(("shipped", "downloaded")), status

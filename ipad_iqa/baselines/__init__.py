@@ -122,22 +122,29 @@ def method_fingerprint(name: str, config: DetectorConfig | None = None) -> str:
     from ipad_iqa.weights import WeightsError, sha256_file
 
     config = config or DetectorConfig()
-    base, _ = split_method(name)
-    if config.checkpoint:
-        path = Path(config.checkpoint)
+    base, options = split_method(name)
+    ipad = base.startswith(IPAD_PREFIX)
+    checkpoint = config.checkpoint or (options.get("head_weights") if ipad else None)
+    # ipad_clip* names are variants; winclip* names run on a variant's CLIP towers: its weights decide.
+    variant_name = base if ipad else winclip.WINCLIP_VARIANTS.get(base)
+    variant = get_variant(variant_name) if variant_name else None
+    parts: list[str] = []
+    if checkpoint:
+        path = Path(str(checkpoint))
         if not path.is_file():
             raise WeightsError(f"checkpoint of {name!r} not found: {path}")
-        return f"checkpoint sha256 {sha256_file(path)}"
-    # ipad_clip* names are variants; winclip* names run on a variant's CLIP towers: its weights decide.
-    variant_name = base if base.startswith(IPAD_PREFIX) else winclip.WINCLIP_VARIANTS.get(base)
-    if variant_name is None:
-        return "training-free"
-    variant = get_variant(variant_name)
-    if variant.weights:
-        return f"registry weights sha256 {variant.weights.sha256}"
-    if variant.clip_pretrained:
-        return f"CLIP weights {variant.clip_pretrained!r}"
-    return "no trained weights (random init)"
+        parts.append(f"checkpoint sha256 {sha256_file(path)}")
+    elif variant is not None and variant.weights:
+        parts.append(f"registry weights sha256 {variant.weights.sha256}")
+    # a CLIP checkpoint named in the method decides too; the registry's CLIP tag only when nothing else does
+    clip = str(options["clip_weights"]) if ipad and "clip_weights" in options else (
+        variant.clip_pretrained if variant is not None and not parts else None)
+    if clip:
+        parts.append(f"CLIP weights sha256 {sha256_file(Path(clip))}" if Path(clip).is_file()
+                     else f"CLIP weights {clip!r}")
+    if parts:
+        return ", ".join(parts)
+    return "training-free" if variant is None else "no trained weights (random init)"
 
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "Detector", "DetectorConfig", "DetectorFactory", "Method",

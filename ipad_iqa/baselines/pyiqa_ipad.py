@@ -35,16 +35,20 @@ class PyiqaIPADDetector(Detector):
 
 
 def build(name: str, config: DetectorConfig) -> PyiqaIPADDetector:
-    """Create the pyiqa metric; a checkpoint becomes the arch's ``head_weights``, ``config.arch`` its ``arch``.
+    """Create the pyiqa metric; a checkpoint becomes the arch's ``head_weights``, ``config.arch`` (the name's
+    options) its ``arch`` and weights keywords, as in ``ipad-iqa score --metric``.
 
-    (pyiqa forwards unknown keyword arguments to the arch, whose constructor takes these two.)
+    (pyiqa forwards unknown keyword arguments to the arch, whose constructor takes these.)
     """
     import pyiqa
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
+    from ipad_iqa.methods import ipad_options
 
-    kwargs: dict = {"head_weights": config.checkpoint} if config.checkpoint else {}
-    if config.arch:
-        kwargs["arch"] = dict(config.arch)
+    kwargs = ipad_options(config.arch)
+    if config.checkpoint:
+        if "head_weights" in kwargs:
+            raise ValueError(f"{name}: head weights given twice, by a checkpoint and by head_weights=")
+        kwargs["head_weights"] = config.checkpoint
     metric = pyiqa.create_metric(name, device=torch.device(config.device), **kwargs)
     return PyiqaIPADDetector(name, metric, device=config.device)

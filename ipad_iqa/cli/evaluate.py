@@ -33,15 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "NAME[key=value,...] adds inference-time arch options, e.g. "
                              "'ipad_clip[cls_weight=1.0]' (default: the standard comparison)")
     parser.add_argument("--out", type=Path, required=True, help="report folder")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="where the methods run (cpu, cuda, cuda:N)")
     parser.add_argument("--limit", type=int, default=None, help="first N images (labels interleaved)")
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="METHOD=PATH",
                         help="checkpoint of a trained method (repeatable)")
     parser.add_argument("--bootstrap", type=int, default=2000, metavar="DRAWS",
                         help="real mode: paired-bootstrap draws for the interval of each method's difference "
                              "from the first (0: none)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                        help="no progress bars (--no-progress, its former name, still works)")
 
 
 def command_line(args: argparse.Namespace, methods: tuple[str, ...]) -> str:
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     for method, reason in skipped.items():
         print(f"not run: {method}: {reason}", file=sys.stderr)
     config = harness.EvalConfig(methods=methods, out=args.out, device=args.device, batch_size=args.batch_size,
-                                limit=args.limit, checkpoints=checkpoints, progress=not args.no_progress)
+                                limit=args.limit, checkpoints=checkpoints, progress=not args.quiet)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         if args.benchmark:

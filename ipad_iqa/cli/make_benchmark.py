@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (empty, or a previous run of the same spec)")
     parser.add_argument("--n-per-class", type=int, default=1000, help="samples per artifact class")
     parser.add_argument("--n-clean", type=int, default=1000, help="clean samples")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the synthesis: the same seed and options write the same files")
     parser.add_argument("--size", type=int, default=512, help="square canvas side in px (>= 64)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (output does not depend on it)")
     parser.add_argument("--version", default="v2", choices=("v1", "v2"),

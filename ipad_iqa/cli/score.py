@@ -1,7 +1,11 @@
-"""Score image files with an IPAD metric: a table on stdout, optional results file and overlay PNGs.
+"""Score image files with an IPAD metric: a table on stdout, optional results file, overlay PNGs and raw maps.
 
 Inputs are files, folders (image files by extension) and glob patterns. Files that cannot be read are
-reported in the ``error`` column and the run goes on.
+reported in the ``error`` column and the run goes on. With --maps-dir, each scored image gets
+``<name>.overlay.png`` (``<name>``: the input's path below the folder common to all inputs, ``/`` written
+``__``, e.g. ``photos__a.jpg``); --save-maps adds its raw maps at input resolution, ``<name>.maps.npy``
+(float32, shape (3, H, W), classes in the order ghosting, flare, moire) or ``<name>.<class>.png`` (16-bit
+greyscale, map value x 65535).
 
 Exit codes: 0 every input was scored; 3 at least one input failed (see the error column); 2 usage error
 (bad option or no PATH, unsupported output extension, unknown metric, a bad arch option or weights file,
@@ -37,6 +41,8 @@ EXIT_SOME_FAILED = 3
 OUTPUT_FORMATS: tuple[str, ...] = (".csv", ".json", ".parquet")
 COLUMNS: tuple[str, ...] = ("path", "score", *ARTIFACT_CLASSES, "error")
 OVERLAY_SUFFIX = ".overlay.png"
+#: --save-maps formats: one float32 .npy array per image, or one 16-bit greyscale PNG per image and class.
+MAPS_FORMATS: tuple[str, ...] = ("npy", "png")
 
 #: Maps a (B, 3, H, W) batch in [0, 1] to an IPADOutput; the CLI builds one from a pyiqa metric, tests
 #: inject a fake.
@@ -80,40 +86,65 @@ def _positive_int(value: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
     parser.add_argument("--metric", default="ipad_clip",
-                        help="pyiqa metric name (an ipad_clip* variant); NAME[key=value,...] sets inference-time "
-                             "arch options, e.g. 'ipad_clip[cls_weight=1.0]'")
+                        help="pyiqa metric name (an ipad_clip* variant, see `ipad-iqa list`); NAME[key=value,...] "
+                             "sets its options: clip_weights=FILE (a local open_clip checkpoint), "
+                             "head_weights=FILE (trained IPAD weights), zero_shot=True, or inference-time arch "
+                             "options, e.g. 'ipad_clip_vitb16[zero_shot=True,clip_weights=ViT-B-16.bin]'")
     parser.add_argument("--head-weights", type=Path,
                         help="trained weights (.safetensors, e.g. runs/NAME/best.safetensors) instead of the "
-                             "metric's registered ones")
+                             "metric's registered ones; the same as head_weights=FILE in --metric")
     parser.add_argument("--out", type=_output_path, help=f"results file; format from the extension {OUTPUT_FORMATS}")
-    parser.add_argument("--maps-dir", type=Path, help="write one overlay PNG per scored image into this folder")
+    parser.add_argument("--maps-dir", type=Path,
+                        help="write one overlay PNG per scored image into this folder (<name>.overlay.png)")
+    parser.add_argument("--save-maps", choices=MAPS_FORMATS,
+                        help="also write each image's raw maps at input resolution into --maps-dir: npy, one "
+                             "float32 (3, H, W) array (<name>.maps.npy); png, one 16-bit PNG per class "
+                             "(<name>.<class>.png, value x 65535)")
     parser.add_argument("--batch-size", type=_positive_int, default=1,
                         help="images of identical size scored together (results do not depend on it)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where the model runs; cuda without a GPU is a usage error")
     parser.add_argument("--recursive", action="store_true", help="descend into sub-folders of folder inputs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def overlay_names(paths: Sequence[Path]) -> list[str]:
-    """Overlay file names for ``paths``: unique, readable, stable for a given input list.
+def output_stems(paths: Sequence[Path]) -> list[str]:
+    """Names of the files written for ``paths`` (overlays, maps), without suffix: unique, readable, stable for a
+    given input list.
 
-    Each name is the input's path relative to the deepest folder common to all inputs, with separators
-    replaced by ``__``, so ``a/x.jpg`` and ``b/x.jpg`` get ``a__x.jpg.overlay.png`` and
-    ``b__x.jpg.overlay.png``. Names that still clash (an input given twice) get ``-2``, ``-3``... appended.
+    Each is the input's path relative to the deepest folder common to all inputs, with separators replaced
+    by ``__``, so ``a/x.jpg`` and ``b/x.jpg`` get ``a__x.jpg`` and ``b__x.jpg``. Names that still clash (an
+    input given twice) get ``-2``, ``-3``... appended.
     """
     resolved = [p.resolve() for p in paths]
     root = Path(os.path.commonpath([p.parent for p in resolved])) if resolved else Path()
-    names: list[str] = []
+    stems: list[str] = []
     used: set[str] = set()
     for path in resolved:
-        stem = "__".join(path.relative_to(root).parts)
-        name, n = stem + OVERLAY_SUFFIX, 1
-        while name in used:
+        base = "__".join(path.relative_to(root).parts)
+        stem, n = base, 1
+        while stem in used:
             n += 1
-            name = f"{stem}-{n}{OVERLAY_SUFFIX}"
-        used.add(name)
-        names.append(name)
-    return names
+            stem = f"{base}-{n}"
+        used.add(stem)
+        stems.append(stem)
+    return stems
+
+
+def save_maps(maps: torch.Tensor, folder: Path, stem: str, fmt: str) -> None:
+    """Write one image's raw (C, H, W) maps, values in [0, 1]: ``<stem>.maps.npy`` (float32, channels in
+    ``ARTIFACT_CLASSES`` order) or, for ``png``, ``<stem>.<class>.png`` per class (16-bit greyscale,
+    value x 65535: PNG keeps 16 bits, so the maps survive within 1/65535)."""
+    import numpy as np
+    from PIL import Image
+
+    array = maps.detach().float().cpu().numpy()
+    if fmt == "npy":
+        np.save(folder / f"{stem}.maps.npy", array)
+        return
+    for name, plane in zip(ARTIFACT_CLASSES, array, strict=True):
+        levels = np.rint(np.clip(plane, 0.0, 1.0) * 65535).astype(np.uint16)
+        Image.fromarray(levels).save(folder / f"{stem}.{name}.png")
 
 
 def _size_groups(paths: Sequence[Path], batch_size: int) -> Iterator[list[int]]:
@@ -144,18 +175,23 @@ def score_paths(
     batch_size: int = 1,
     maps_dir: Path | None = None,
     progress: bool = True,
+    maps_format: str | None = None,
 ) -> list[ScoreRow]:
     """Score every path and return one row per path, in input order; failures fill ``error``.
 
-    Images of identical size are batched together up to ``batch_size``. Only one batch of tensors is
-    alive at a time (rows keep floats only), so memory stays bounded however many files are scored.
+    With ``maps_dir`` each scored image gets an overlay there and, with ``maps_format`` (one of
+    ``MAPS_FORMATS``), its raw maps (:func:`save_maps`). Images of identical size are batched together up to
+    ``batch_size``. Only one batch of tensors is alive at a time (rows keep floats only), so memory stays
+    bounded however many files are scored.
     """
     from tqdm import tqdm
 
     from ipad_iqa.io import ImageLoadError, load_image
 
+    if maps_format is not None and maps_dir is None:
+        raise ValueError("maps_format needs maps_dir")
     rows = [ScoreRow(str(p)) for p in paths]
-    names = overlay_names(paths) if maps_dir else []
+    stems = output_stems(paths) if maps_dir else []
     if maps_dir:
         maps_dir.mkdir(parents=True, exist_ok=True)
     with tqdm(total=len(paths), unit="img", disable=not progress, file=sys.stderr) as bar:
@@ -169,7 +205,7 @@ def score_paths(
                     continue
                 loaded.setdefault(tuple(image.shape), []).append((i, image))
             for items in loaded.values():
-                _score_batch(items, scorer, rows, maps_dir, names)
+                _score_batch(items, scorer, rows, paths, maps_dir, stems, maps_format)
             bar.update(len(chunk))
     return rows
 
@@ -178,10 +214,12 @@ def _score_batch(
     items: list[tuple[int, torch.Tensor]],
     scorer: Scorer,
     rows: list[ScoreRow],
+    paths: Sequence[Path],
     maps_dir: Path | None,
-    names: Sequence[str],
+    stems: Sequence[str],
+    maps_format: str | None,
 ) -> None:
-    """Score equally sized images in one call; fill their rows and write their overlays."""
+    """Score equally sized images in one call; fill their rows and write their overlays and maps."""
     import torch
 
     from ipad_iqa.viz import overlay
@@ -199,9 +237,13 @@ def _score_batch(
         return
     for k, (i, image) in enumerate(items):
         rows[i].score, rows[i].class_probs = scores[k], tuple(probs[k])
-        if maps_dir is not None:
-            picture = overlay(image, output.maps[k], score=scores[k], class_probs=probs[k], panel=True)
-            picture.save(maps_dir / names[i])
+        if maps_dir is None:
+            continue
+        picture = overlay(image, output.maps[k], score=scores[k], class_probs=probs[k], panel=True,
+                          title=paths[i].name)
+        picture.save(maps_dir / f"{stems[i]}{OVERLAY_SUFFIX}")
+        if maps_format is not None:
+            save_maps(output.maps[k], maps_dir, stems[i], maps_format)
 
 
 def write_results(rows: Iterable[ScoreRow], path: Path) -> None:
@@ -241,47 +283,57 @@ def _fmt(value: float) -> str:
     return "" if math.isnan(value) else f"{value:.4f}"
 
 
-def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True, head_weights: Path | None = None
+#: Resolutions a scorer's maps come at: the model's own grid (no maps wanted), the overlay's size, the input's.
+MAPS_RESOLUTIONS: tuple[str, ...] = ("grid", "display", "input")
+
+
+def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weights: Path | None = None
                       ) -> Scorer:
     """Build a scorer from a registered pyiqa metric that supports ``return_maps=True``.
 
-    ``metric`` may carry arch options (``NAME[key=value,...]``, as ``ipad-iqa evaluate --methods``), and
-    ``head_weights`` replaces an IPAD metric's registered weights; both only for ``ipad_clip*`` metrics.
-    An IPAD-CLIP metric never makes maps at input resolution here: with ``full_maps=False`` (no overlays
-    wanted) it keeps them on its patch grid, otherwise it renders them at the size the overlay is drawn at.
+    ``metric`` may carry options (``NAME[key=value,...]``, as ``ipad-iqa evaluate --methods``: weights files and
+    arch options), and ``head_weights`` replaces an IPAD metric's registered weights; both only for
+    ``ipad_clip*`` metrics. ``maps`` (one of ``MAPS_RESOLUTIONS``) says at which resolution an IPAD-CLIP metric
+    makes its maps: on its grid (nothing is drawn), at the size the overlay is drawn at, or at the input's
+    (raw maps are saved).
     """
     import pyiqa
     import torch
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
-    from ipad_iqa.methods import IPAD_PREFIX, split_method
+    from ipad_iqa.methods import IPAD_PREFIX, ipad_options, split_method
+    from ipad_iqa.model.backbone import BackboneError
     from ipad_iqa.pyiqa_plugin import IPADCLIPArch
     from ipad_iqa.viz import render_size
     from ipad_iqa.weights import WeightsError
 
+    if maps not in MAPS_RESOLUTIONS:
+        raise ValueError(f"maps must be one of {MAPS_RESOLUTIONS}, got {maps!r}")
     if device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda was requested but CUDA is not available; use --device cpu")
     try:
         name, options = split_method(metric)
+        kwargs = ipad_options(options) if name.startswith(IPAD_PREFIX) else {}
     except ValueError as err:
-        raise UsageError(str(err)) from None
+        raise UsageError(f"--metric: {err}") from None
     if name not in pyiqa.list_models():
-        known = ", ".join(pyiqa.list_models(filter="ipad*")) or "none registered"
-        raise UsageError(f"unknown metric {name!r}; IPAD metrics: {known}")
-    kwargs: dict = {}
-    if options or head_weights is not None:
-        if not name.startswith(IPAD_PREFIX):
-            raise UsageError(f"{name} takes no arch options or head weights (only {IPAD_PREFIX}* metrics do)")
-        kwargs = {"arch": options} if options else {}
-        if head_weights is not None:
-            kwargs["head_weights"] = str(head_weights)
+        known = ", ".join(pyiqa.list_models(filter=f"{IPAD_PREFIX}*")) or "none registered"
+        raise UsageError(f"unknown metric {name!r}; IPAD metrics: {known} (ipad-iqa list)")
+    if (options or head_weights is not None) and not name.startswith(IPAD_PREFIX):
+        raise UsageError(f"{name} takes no options or --head-weights (only {IPAD_PREFIX}* metrics do)")
+    if head_weights is not None:
+        if "head_weights" in kwargs:
+            raise UsageError("head weights given twice, by --head-weights and by head_weights= in --metric")
+        kwargs["head_weights"] = str(head_weights)
     try:
         model = pyiqa.create_metric(name, device=device, **kwargs)
-    except (ValueError, WeightsError) as err:  # a bad option value, a missing or unfitting weights file
-        raise UsageError(f"{metric}: {err}") from None
-    if isinstance(model.net, IPADCLIPArch):
-        if not full_maps:
-            return lambda batch: model(batch, return_maps=True, full_maps=False)
+    except (ValueError, WeightsError, BackboneError) as err:  # a bad option, missing or unfitting weights
+        raise UsageError(str(err)) from None
+    if not isinstance(model.net, IPADCLIPArch):
+        return lambda batch: model(batch, return_maps=True)
+    if maps == "grid":
+        return lambda batch: model(batch, return_maps=True, full_maps=False)
+    if maps == "display":
         return lambda batch: model(batch, return_maps=True, maps_size=render_size(*batch.shape[-2:]))
     return lambda batch: model(batch, return_maps=True)
 
@@ -291,15 +343,18 @@ def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO |
     from ipad_iqa.io import expand_inputs
 
     out = stdout or sys.stdout
-    if scorer is None:
-        try:
-            scorer = make_pyiqa_scorer(args.metric, args.device, full_maps=args.maps_dir is not None,
-                                       head_weights=args.head_weights)
-        except UsageError as err:
-            print(f"ipad-iqa score: error: {err}", file=sys.stderr)
-            return EXIT_USAGE
+    try:
+        if args.save_maps is not None and args.maps_dir is None:
+            raise UsageError("--save-maps writes into --maps-dir; give both")
+        if scorer is None:
+            maps = "grid" if args.maps_dir is None else "display" if args.save_maps is None else "input"
+            scorer = make_pyiqa_scorer(args.metric, args.device, maps=maps, head_weights=args.head_weights)
+    except UsageError as err:
+        print(f"ipad-iqa score: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     paths = expand_inputs(args.paths, recursive=args.recursive)
-    rows = score_paths(paths, scorer, batch_size=args.batch_size, maps_dir=args.maps_dir)
+    rows = score_paths(paths, scorer, batch_size=args.batch_size, maps_dir=args.maps_dir,
+                       progress=not args.quiet, maps_format=args.save_maps)
     print(format_table(rows), file=out)
     if args.out is not None:
         write_results(rows, args.out)

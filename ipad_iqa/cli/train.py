@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                             "$IPAD_IQA_DATA)")
     parser.add_argument("--out", help="run folder (same as --set out_dir=DIR)")
     parser.add_argument("--device", help="cpu or cuda (same as --set device=...)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
                        ("data.clean_dir", args.clean_dir), ("out_dir", args.out), ("device", args.device)):
         if value:
             overrides.append(f"{key}={value}")
-    summary = train(load_config(args.config, overrides), resume=args.resume)
+    summary = train(load_config(args.config, overrides), resume=args.resume, progress=not args.quiet)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one summary, not one per process
         print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
     return 0

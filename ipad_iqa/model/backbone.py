@@ -7,12 +7,14 @@ checkpoint saved after inference at odd sizes is identical to the one loaded.
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
 import open_clip
 import torch
 import torch.nn.functional as F
+from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 from torch import nn
 
 from ipad_iqa.weights import downloads_allowed
@@ -53,23 +55,73 @@ class BackboneError(RuntimeError):
     """The CLIP backbone or its weights could not be created."""
 
 
-def create_clip(model_name: str, pretrained: str | None) -> nn.Module:
-    """Build an open_clip CLIP model; ``pretrained`` is an open_clip tag, a local file, or None (random)."""
+def check_clip_source(model_name: str, pretrained: str | None) -> None:
+    """Refuse, before anything is built, an unknown open_clip model or CLIP weights that are neither an open_clip
+    tag of the model nor an existing file (a misspelt ``clip_weights=`` must be named, not hidden behind
+    another error)."""
     if model_name not in open_clip.list_models():
         raise BackboneError(f"unknown open_clip model {model_name!r}; see open_clip.list_models()")
+    if pretrained is None or open_clip.get_pretrained_cfg(model_name, pretrained) or Path(pretrained).is_file():
+        return
+    raise BackboneError(f"clip_weights={pretrained!r}: no such file, nor an open_clip tag of {model_name}; "
+                        f"clip_weights= takes a local open_clip checkpoint of {model_name}")
+
+
+def _hub_checkpoint(model_name: str, tag: str) -> tuple[str, str]:
+    """(repo id, file name) of an open_clip tag's checkpoint on the Hugging Face Hub (open_clip's own layout)."""
+    model_id, filename = os.path.split(open_clip.get_pretrained_cfg(model_name, tag)["hf_hub"])
+    return model_id, filename or HF_WEIGHTS_NAME
+
+
+def _tag_cached(model_name: str, tag: str) -> bool:
+    """Whether the checkpoint of an open_clip tag is in the Hugging Face cache (open_clip reads the safetensors
+    copy first when there is one)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    model_id, filename = _hub_checkpoint(model_name, tag)
+    names = (filename, HF_SAFE_WEIGHTS_NAME if filename == HF_WEIGHTS_NAME else Path(filename).stem + ".safetensors")
+    return any(isinstance(try_to_load_from_cache(model_id, name), str) for name in names)
+
+
+def _require_tag_reachable(model_name: str, tag: str) -> None:
+    """Fail in one line when an uncached tag cannot be downloaded: downloads are off, or one request to the Hub
+    (without the retries, a minute long, of a download) fails."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    model_id, filename = _hub_checkpoint(model_name, tag)
+    if not downloads_allowed():
+        reason = "downloads are off (HF_HUB_OFFLINE/IPAD_IQA_OFFLINE)"
+    else:
+        try:
+            get_hf_file_metadata(hf_hub_url(model_id, filename), timeout=10)
+            return
+        except Exception as err:  # connection, DNS, HTTP or hub errors alike mean: cannot download now
+            reason = f"the Hugging Face Hub did not answer ({type(err).__name__})"
+    raise BackboneError(f"CLIP weights {tag!r} of {model_name} ({model_id}/{filename}) are not in the Hugging "
+                        f"Face cache and {reason}; give a local open_clip checkpoint with clip_weights=FILE")
+
+
+def create_clip(model_name: str, pretrained: str | None) -> nn.Module:
+    """Build an open_clip CLIP model; ``pretrained`` is an open_clip tag, a local file, or None (random).
+
+    A tag is loaded from the Hugging Face cache without any network call when it is there, and downloaded only
+    when downloads are allowed and the Hub answers; otherwise a one-line :class:`BackboneError` says what to pass.
+    """
+    check_clip_source(model_name, pretrained)
     if pretrained is None:
         with _quiet_random_init():
             return open_clip.create_model(model_name, pretrained=None)
+    is_tag = bool(open_clip.get_pretrained_cfg(model_name, pretrained))
+    cached = is_tag and _tag_cached(model_name, pretrained)
+    if is_tag and not cached:
+        _require_tag_reachable(model_name, pretrained)
     try:
-        with _hub_offline(not downloads_allowed()):
+        with _hub_offline(cached or not downloads_allowed()):
             return open_clip.create_model(model_name, pretrained=pretrained, require_pretrained=True)
     except Exception as err:  # open_clip raises many types (HTTP, hub, RuntimeError, KeyError)
-        where = "local file" if pretrained and Path(pretrained).exists() else "open_clip tag/URL"
-        raise BackboneError(
-            f"could not load CLIP weights {pretrained!r} ({where}) for {model_name}: {err}. "
-            "Offline? Pass clip_weights='/path/to/open_clip_checkpoint.bin' (a local open_clip checkpoint), "
-            "or zero-shot/random options for tests."
-        ) from err
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise BackboneError(f"could not load CLIP weights {pretrained!r} into {model_name}: {detail}; "
+                            f"clip_weights= takes a local open_clip checkpoint of {model_name}") from err
 
 
 class ConvStem(nn.Module):

@@ -176,8 +176,9 @@ class _CsvLog:
         self.fields = list(row)
 
 
-def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
-    """Run the recipe; returns the final summary (also written into the exported checkpoint)."""
+def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) -> dict[str, Any]:
+    """Run the recipe; returns the final summary (also written into the exported checkpoint). The progress bar
+    is shown by the main process only, and not at all with ``progress=False``."""
     from tqdm import tqdm
 
     rank, world, device = _init_distributed(cfg)
@@ -218,7 +219,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> dict[str, Any]:
         best = metrics["val_loss"]
         export_weights(model, out_dir / "best.safetensors", cfg, {"step": 0, **metrics}, revision)
     started, seen, losses = time.perf_counter(), 0, []
-    bar = tqdm(total=cfg.optim.steps, initial=step, disable=not is_main, desc="train", dynamic_ncols=True)
+    bar = tqdm(total=cfg.optim.steps, initial=step, disable=not (is_main and progress), desc="train", dynamic_ncols=True)
     stop_reason = "steps"
     for batch in loader:
         if step >= cfg.optim.steps:

@@ -78,6 +78,11 @@ def test_ipad_adapter_through_pyiqa(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == {"name": "ipad_clip_vitb16", "head_weights": "/w.safetensors"}
     out = det.predict(torch.rand(2, 3, 32, 48))
     assert out.maps.shape == (2, 3, 32, 48) and out.score.shape == (2, 1) and det.has_maps
+    calls.clear()
+    build_detector("ipad_clip_vitb16[zero_shot=true,clip_weights=/c.bin]")  # weights options as in score --metric
+    assert calls == {"name": "ipad_clip_vitb16", "clip_weights": "/c.bin", "arch": {"zero_shot": True}}
+    with pytest.raises(ValueError, match="head weights given twice"):
+        build_detector("ipad_clip_vitb16[head_weights=/h.safetensors]", DetectorConfig(checkpoint="/w.safetensors"))
 
     monkeypatch.setattr(pyiqa, "create_metric", lambda name, device=None, **kw: torch.nn.Identity())
     with pytest.raises(TypeError):

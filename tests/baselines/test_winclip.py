@@ -131,3 +131,19 @@ def test_real_clip_variant_reads_the_checkpoint_as_clip_weights(monkeypatch: pyt
     assert variant == "ipad_clip_vitb16" and kwargs["zero_shot"] is True
     assert kwargs["clip_weights"] == "/models/ViT-B-16.bin" and kwargs["arch"] == {"objects": "agnostic"}
     assert det.anchors.shape == (4, det.model.backbone.embed_dim)
+
+
+def test_fingerprint_follows_weights_named_in_the_method(tmp_path: Path) -> None:
+    """clip_weights=/head_weights= in a method name change its predictions, so they change its fingerprint."""
+    clip, head = tmp_path / "clip.bin", tmp_path / "head.safetensors"
+    clip.write_bytes(b"clip")
+    head.write_bytes(b"head")
+    assert method_fingerprint(f"ipad_clip_vitb16[zero_shot=true,clip_weights={clip}]") == (
+        f"CLIP weights sha256 {sha256_file(clip)}")
+    assert method_fingerprint(f"ipad_clip_vitb16[head_weights={head}]") == f"checkpoint sha256 {sha256_file(head)}"
+    assert method_fingerprint(f"ipad_clip_vitb16[head_weights={head},clip_weights={clip}]") == (
+        f"checkpoint sha256 {sha256_file(head)}, CLIP weights sha256 {sha256_file(clip)}")
+    assert method_fingerprint("ipad_clip_vitb16[clip_weights=laion2b_s34b_b88k,zero_shot=true]") == (
+        "CLIP weights 'laion2b_s34b_b88k'")
+    with pytest.raises(WeightsError, match="gone.safetensors"):
+        method_fingerprint(f"ipad_clip_vitb16[head_weights={tmp_path / 'gone.safetensors'}]")

@@ -1,4 +1,5 @@
-"""``ipad-iqa score`` end to end with a fake scorer: rows, exit codes, output formats, overlays, batching."""
+"""``ipad-iqa score`` end to end with a fake scorer: rows, exit codes, output formats, overlays, raw maps,
+batching, the progress bar."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 from PIL import Image
 
 from ipad_iqa.cli import score
-from ipad_iqa.output import IPADOutput
+from ipad_iqa.output import ARTIFACT_CLASSES, IPADOutput
 
 GOOD = ["a/x.png", "b/x.png", "c.jpg", "d.png"]
 BAD = {"empty.png": "empty file", "text.png": "not an image", "tiny.png": "minimum is 32x32"}
@@ -153,8 +155,50 @@ def test_pyiqa_metric_path(parse, fake_scorer, image_folder: Path, monkeypatch: 
     assert out.getvalue().splitlines()[1].split()[1] == f"{1 - 128 / 255:.4f}"
 
 
-def test_overlay_names_unique_and_readable(tmp_path: Path) -> None:
+def test_output_stems_unique_and_readable(tmp_path: Path) -> None:
     paths = [tmp_path / "a" / "x.png", tmp_path / "b" / "x.png", tmp_path / "a" / "x.png"]
-    assert score.overlay_names(paths) == ["a__x.png.overlay.png", "b__x.png.overlay.png",
-                                          "a__x.png-2.overlay.png"]
-    assert score.overlay_names([tmp_path / "only.jpg"]) == ["only.jpg.overlay.png"]
+    assert score.output_stems(paths) == ["a__x.png", "b__x.png", "a__x.png-2"]
+    assert score.output_stems([tmp_path / "only.jpg"]) == ["only.jpg"]
+
+
+@pytest.mark.parametrize("fmt", score.MAPS_FORMATS)
+def test_save_maps_read_back(parse, fake_scorer, image_folder: Path, tmp_path: Path, fmt: str) -> None:
+    """Raw maps are written at the resolution the scorer gives them (the fake: the image itself) and read back
+    equal: exactly from .npy, within one 16-bit level from PNG."""
+    from ipad_iqa.io import load_image
+
+    maps_dir = tmp_path / "maps"
+    inputs = [image_folder / "c.jpg", image_folder / "a" / "x.png"]
+    code, _ = _run(parse, [*map(str, inputs), "--maps-dir", str(maps_dir), "--save-maps", fmt], fake_scorer)
+    assert code == score.EXIT_OK
+    for path, stem in zip(inputs, score.output_stems(inputs), strict=True):
+        expected = load_image(path).numpy()
+        assert (maps_dir / f"{stem}{score.OVERLAY_SUFFIX}").is_file()
+        if fmt == "npy":
+            saved = np.load(maps_dir / f"{stem}.maps.npy")
+            assert saved.dtype == np.float32
+            np.testing.assert_array_equal(saved, expected)
+            continue
+        for name, plane in zip(ARTIFACT_CLASSES, expected, strict=True):
+            with Image.open(maps_dir / f"{stem}.{name}.png") as png:
+                levels = np.asarray(png)
+            assert levels.dtype == np.uint16 and levels.shape == plane.shape
+            assert np.abs(levels / 65535 - plane).max() <= 1 / 65535
+
+
+def test_save_maps_needs_maps_dir(parse, fake_scorer, image_folder: Path, capsys: pytest.CaptureFixture[str]
+                                  ) -> None:
+    code, _ = _run(parse, [str(image_folder / "c.jpg"), "--save-maps", "npy"], fake_scorer)
+    assert code == score.EXIT_USAGE
+    assert "--save-maps writes into --maps-dir" in capsys.readouterr().err
+    assert fake_scorer.batch_shapes == []  # refused before anything was scored
+
+
+def test_quiet_hides_the_progress_bar(parse, fake_scorer, image_folder: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [str(image_folder / "c.jpg"), str(image_folder / "d.png")]
+    for quiet in (False, True):
+        capsys.readouterr()
+        assert _run(parse, argv + ["--quiet"] * quiet, fake_scorer)[0] == score.EXIT_OK
+        err = capsys.readouterr().err
+        assert ("2/2" in err) is not quiet
