@@ -5,7 +5,7 @@ reported in the ``error`` column and the run goes on.
 
 Exit codes: 0 every input was scored; 3 at least one input failed (see the error column); 2 usage error
 (bad option or no PATH, unsupported output extension, unknown metric, a bad arch option or weights file,
-CUDA requested but unavailable).
+CUDA requested but unavailable, ``--engine ray`` without Ray or its cluster).
 """
 
 from __future__ import annotations
@@ -92,6 +92,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where the model runs; cuda without a GPU is a usage error")
     parser.add_argument("--recursive", action="store_true", help="descend into sub-folders of folder inputs")
+    from ipad_iqa.ray_engine import add_engine_arguments
+
+    ray = add_engine_arguments(parser, "scoring")
+    ray.add_argument("--actors", type=_positive_int,
+                     help="Ray: metric instances scoring at once (default: one per GPU with cuda, else per "
+                          "--cpus-per-actor CPUs of the cluster)")
+    ray.add_argument("--cpus-per-actor", type=_positive_int, default=1, help="Ray: CPU cores (threads) per actor")
 
 
 def overlay_names(paths: Sequence[Path]) -> list[str]:
@@ -288,18 +295,12 @@ def make_pyiqa_scorer(metric: str, device: str, full_maps: bool = True, head_wei
 
 def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO | None = None) -> int:
     """Run the subcommand; ``scorer`` replaces the pyiqa metric (for tests and embedding)."""
-    from ipad_iqa.io import expand_inputs
-
     out = stdout or sys.stdout
-    if scorer is None:
-        try:
-            scorer = make_pyiqa_scorer(args.metric, args.device, full_maps=args.maps_dir is not None,
-                                       head_weights=args.head_weights)
-        except UsageError as err:
-            print(f"ipad-iqa score: error: {err}", file=sys.stderr)
-            return EXIT_USAGE
-    paths = expand_inputs(args.paths, recursive=args.recursive)
-    rows = score_paths(paths, scorer, batch_size=args.batch_size, maps_dir=args.maps_dir)
+    try:
+        rows = _score_inputs(args, scorer)
+    except UsageError as err:
+        print(f"ipad-iqa score: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     print(format_table(rows), file=out)
     if args.out is not None:
         write_results(rows, args.out)
@@ -308,3 +309,20 @@ def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO |
         print(f"ipad-iqa score: {failed} of {len(rows)} inputs failed (see the error column)", file=sys.stderr)
         return EXIT_SOME_FAILED
     return EXIT_OK
+
+
+def _score_inputs(args: argparse.Namespace, scorer: Scorer | None) -> list[ScoreRow]:
+    """One row per input, in input order, from this process or (``--engine ray``) from Ray actors."""
+    from ipad_iqa.io import expand_inputs
+
+    if args.engine == "ray":
+        if scorer is not None:
+            raise ValueError("a scorer object cannot be sent to Ray actors; they build the --metric themselves")
+        from ipad_iqa.ray_engine import score_on_ray
+
+        return score_on_ray(args)
+    if scorer is None:
+        scorer = make_pyiqa_scorer(args.metric, args.device, full_maps=args.maps_dir is not None,
+                                   head_weights=args.head_weights)
+    paths = expand_inputs(args.paths, recursive=args.recursive)
+    return score_paths(paths, scorer, batch_size=args.batch_size, maps_dir=args.maps_dir)
