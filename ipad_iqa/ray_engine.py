@@ -2,8 +2,9 @@
 
 Scoring is Ray Data batch inference: the inputs become a dataset of paths or URIs, and a pool of actors, each
 holding one metric instance, scores batches of them with the single-process code (:func:`score_paths`: the
-same loader, the same per-row errors, the same batching by image size). So every row of a Ray run equals the
-row the single-process command writes for that file. Shard synthesis fans the disjoint shard sets of
+same loader, the same per-row errors, the same batching by image size). For the command each actor call is
+one batch that the single-process command would score, so every row of a Ray run equals, bit for bit, the row
+the single-process command writes for that file. Shard synthesis fans the disjoint shard sets of
 :func:`~ipad_iqa.data.shards.write_shards` out as Ray tasks; their union is byte-identical to a serial run.
 
 Ray is an optional extra (``pip install 'ipad-iqa[ray]'``) and is imported only when one of these paths runs.
@@ -20,9 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     import ray.data
 
     from ipad_iqa.cli.score import ScoreRow
