@@ -3,8 +3,8 @@
 Scoring is Ray Data batch inference: the inputs become a dataset of paths or URIs, and a pool of actors, each
 holding one metric instance, scores batches of them with the single-process code (:func:`score_paths`: the
 same loader, the same per-row errors, the same batching by image size). For the command each actor call is
-one batch that the single-process command would score, so every row of a Ray run equals, bit for bit, the row
-the single-process command writes for that file. Shard synthesis fans the disjoint shard sets of
+one batch that the single-process command would score, so every row of a Ray run equals the row the
+single-process command writes for that file (bit for bit when actors run as many torch threads as it does). Shard synthesis fans the disjoint shard sets of
 :func:`~ipad_iqa.data.shards.write_shards` out as Ray tasks; their union is byte-identical to a serial run.
 
 Ray is an optional extra (``pip install 'ipad-iqa[ray]'``) and is imported only when one of these paths runs.
@@ -148,7 +148,8 @@ class ScoreActor:
 
 class _BatchActor(ScoreActor):
     """For the command: each dataset row is one whole batch of the single-process run (lists ``index`` and
-    ``path``), so every image is scored in the same company as there and its numbers match bit for bit."""
+    ``path``), so every image is scored in the same company as there and its numbers match (bit for bit at
+    equal torch thread counts)."""
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         indices = [int(i) for chunk in batch["index"] for i in chunk]
@@ -209,8 +210,8 @@ def score_items(items: Sequence[str], metric: str = "ipad_clip", *, batch_size: 
                 **options: Any) -> list[ScoreRow]:
     """Score paths or URIs on the connected Ray cluster; one row per item, in the order given.
 
-    Each actor call scores one batch of :func:`command_batches`, so rows equal the single-process rows bit
-    for bit. ``options`` are those of :func:`score_dataset`. Only the small result rows travel back here.
+    Each actor call scores one batch of :func:`command_batches`, so rows equal the single-process rows (bit
+    for bit at equal torch thread counts). ``options`` are those of :func:`score_dataset`. Only the small result rows travel back here.
     """
     import ray.data
 
