@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from collections.abc import Callable
@@ -35,3 +36,28 @@ def docs_script() -> Callable[[str], ModuleType]:
         return module
 
     return load
+
+
+@pytest.fixture(scope="session")
+def photo_pool(tmp_path_factory) -> Path:
+    """Six scikit-image photos (160 px PNG) whose names all fall in the train split (split_of hashes the name)."""
+    import skimage.data as sd
+    from PIL import Image
+
+    from ipad_iqa.data.splits import split_of
+
+    root = tmp_path_factory.mktemp("pool")
+    names = iter(f"p{i}.png" for i in range(1000) if split_of(f"p{i}.png") == "train")
+    for img in (sd.astronaut(), sd.coffee(), sd.chelsea(), sd.rocket(), sd.immunohistochemistry(), sd.retina()):
+        Image.fromarray(img).resize((160, 160)).save(root / next(names))
+    return root
+
+
+@pytest.fixture(scope="session")
+def file_digests() -> Callable[[Path], dict[str, str]]:
+    """``file_digests(folder)``: name -> sha256 of every file in it, to compare outputs byte for byte."""
+
+    def digests(folder: Path) -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+    return digests

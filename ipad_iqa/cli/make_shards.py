@@ -2,7 +2,8 @@
 
 Sample i is a pure function of (seed, i) and the photo pool, so --shard-index/--num-shards split the work
 across processes or machines (a Slurm array, Ray tasks, torchrun ranks) into disjoint shards whose union is
-byte-identical to a serial run. Shards already in OUT are kept, so an interrupted run resumes.
+byte-identical to a serial run; --engine ray does that fan-out as Ray tasks. Shards already in OUT are kept,
+so an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -27,18 +28,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="number of processes sharing the work; process i writes shards i, i+n, ...")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (output does not depend on it)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    from ipad_iqa.ray_engine import add_engine_arguments
+
+    add_engine_arguments(parser, "synthesis")  # ray: this process's shards as Ray tasks, one per CPU
 
 
 def run(args: argparse.Namespace) -> int:
     from ipad_iqa.data.perceptual import MissingPredictorError, synthesis_threads
     from ipad_iqa.data.shards import write_shards
+    from ipad_iqa.ray_engine import RayEngineError, write_shards_on_ray
 
     try:
-        with synthesis_threads():
-            summary = write_shards(args.out, args.clean_dir, args.n, args.seed, args.size, args.split,
-                                   args.shard_index, args.num_shards, args.workers, args.shard_size,
-                                   progress=not args.quiet)
-    except (FileExistsError, FileNotFoundError, ValueError, MissingPredictorError) as exc:
+        if args.engine == "ray":
+            if args.workers != 1:
+                raise ValueError("--workers is for --engine local; with --engine ray each CPU of the cluster "
+                                 "runs one task")
+            summary = "\n".join(write_shards_on_ray(
+                args.out, args.clean_dir, args.n, args.seed, args.size, args.split, args.shard_index,
+                args.num_shards, args.shard_size, address=args.address))
+        else:
+            with synthesis_threads():
+                summary = write_shards(args.out, args.clean_dir, args.n, args.seed, args.size, args.split,
+                                       args.shard_index, args.num_shards, args.workers, args.shard_size,
+                                       progress=not args.quiet)
+    except (FileExistsError, FileNotFoundError, ValueError, MissingPredictorError, RayEngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary)

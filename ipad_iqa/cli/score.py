@@ -9,7 +9,7 @@ greyscale, map value x 65535).
 
 Exit codes: 0 every input was scored; 3 at least one input failed (see the error column); 2 usage error
 (bad option or no PATH, unsupported output extension, unknown metric, a bad arch option or weights file,
-CUDA requested but unavailable).
+CUDA requested but unavailable, ``--engine ray`` without Ray or its cluster).
 """
 
 from __future__ import annotations
@@ -106,6 +106,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the model runs; cuda without a GPU is a usage error")
     parser.add_argument("--recursive", action="store_true", help="descend into sub-folders of folder inputs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    from ipad_iqa.ray_engine import add_engine_arguments
+
+    ray = add_engine_arguments(parser, "scoring")
+    ray.add_argument("--actors", type=_positive_int,
+                     help="Ray: metric instances scoring at once (default: one per GPU with cuda, else per "
+                          "--cpus-per-actor CPUs of the cluster)")
+    ray.add_argument("--cpus-per-actor", type=_positive_int, default=1, help="Ray: CPU cores (threads) per actor")
 
 
 def output_stems(paths: Sequence[Path]) -> list[str]:
@@ -340,21 +347,14 @@ def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weig
 
 def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO | None = None) -> int:
     """Run the subcommand; ``scorer`` replaces the pyiqa metric (for tests and embedding)."""
-    from ipad_iqa.io import expand_inputs
-
     out = stdout or sys.stdout
     try:
         if args.save_maps is not None and args.maps_dir is None:
             raise UsageError("--save-maps writes into --maps-dir; give both")
-        if scorer is None:
-            maps = "grid" if args.maps_dir is None else "display" if args.save_maps is None else "input"
-            scorer = make_pyiqa_scorer(args.metric, args.device, maps=maps, head_weights=args.head_weights)
+        rows = _score_inputs(args, scorer)
     except UsageError as err:
         print(f"ipad-iqa score: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    paths = expand_inputs(args.paths, recursive=args.recursive)
-    rows = score_paths(paths, scorer, batch_size=args.batch_size, maps_dir=args.maps_dir,
-                       progress=not args.quiet, maps_format=args.save_maps)
     print(format_table(rows), file=out)
     if args.out is not None:
         write_results(rows, args.out)
@@ -363,3 +363,21 @@ def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO |
         print(f"ipad-iqa score: {failed} of {len(rows)} inputs failed (see the error column)", file=sys.stderr)
         return EXIT_SOME_FAILED
     return EXIT_OK
+
+
+def _score_inputs(args: argparse.Namespace, scorer: Scorer | None) -> list[ScoreRow]:
+    """One row per input, in input order, from this process or (``--engine ray``) from Ray actors."""
+    from ipad_iqa.io import expand_inputs
+
+    if args.engine == "ray":
+        if scorer is not None:
+            raise ValueError("a scorer object cannot be sent to Ray actors; they build the --metric themselves")
+        from ipad_iqa.ray_engine import score_on_ray
+
+        return score_on_ray(args)
+    if scorer is None:
+        maps = "grid" if args.maps_dir is None else "display" if args.save_maps is None else "input"
+        scorer = make_pyiqa_scorer(args.metric, args.device, maps=maps, head_weights=args.head_weights)
+    paths = expand_inputs(args.paths, recursive=args.recursive)
+    return score_paths(paths, scorer, batch_size=args.batch_size, maps_dir=args.maps_dir,
+                       progress=not args.quiet, maps_format=args.save_maps)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
@@ -166,7 +167,10 @@ def write_shards(out: str | Path, clean_dir: str | Path, n: int, seed: int, size
     if spec_file.is_file() and spec_file.read_text() != text:
         raise FileExistsError(f"{out} holds shards of another spec (see {spec_file}); choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    spec_file.write_text(text)
+    # Written aside and renamed: parallel writers (Ray tasks, array jobs) must never read a half-written spec.
+    tmp = out / f".spec-{uuid.uuid4().hex}.tmp"
+    tmp.write_text(text)
+    tmp.replace(spec_file)
     todo = [k for k in my_shards(spec.num_shards, shard_index, num_shards) if not (out / shard_name(k)).is_file()]
     indices = [i for k in todo for i in range(k * shard_size, min(n, (k + 1) * shard_size))]
     results = _render_all([(spec, i) for i in indices], {m: loaders[m] for m in names}, workers)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from ipad_iqa.data.shards import ShardDataset, ShardDatasetConfig, index_shards, shard_paths, write_shards
 
@@ -16,35 +14,18 @@ pytest.importorskip("pycvvdp")
 
 
 @pytest.fixture(scope="module")
-def pool(tmp_path_factory) -> Path:
-    """Six photos whose names all fall in the train split (split_of hashes the name)."""
-    import skimage.data as sd
-
-    from ipad_iqa.data.splits import split_of
-
-    root = tmp_path_factory.mktemp("pool")
-    names = iter(f"p{i}.png" for i in range(1000) if split_of(f"p{i}.png") == "train")
-    for img in (sd.astronaut(), sd.coffee(), sd.chelsea(), sd.rocket(), sd.immunohistochemistry(), sd.retina()):
-        Image.fromarray(img).resize((160, 160)).save(root / next(names))
-    return root
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
-
-@pytest.fixture(scope="module")
-def serial(pool: Path, tmp_path_factory) -> Path:
+def serial(photo_pool: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("serial")
-    write_shards(out, pool, n=6, seed=1, size=96, shard_size=2, progress=False)
+    write_shards(out, photo_pool, n=6, seed=1, size=96, shard_size=2, progress=False)
     return out
 
 
-def test_parallel_shards_union_is_byte_identical_to_serial(pool: Path, serial: Path, tmp_path: Path) -> None:
+def test_parallel_shards_union_is_byte_identical_to_serial(photo_pool: Path, serial: Path, tmp_path: Path,
+                                                           file_digests) -> None:
     for i in range(2):
-        write_shards(tmp_path, pool, n=6, seed=1, size=96, shard_size=2, shard_index=i, num_shards=2,
+        write_shards(tmp_path, photo_pool, n=6, seed=1, size=96, shard_size=2, shard_index=i, num_shards=2,
                      progress=False)
-    assert _digests(tmp_path) == _digests(serial)
+    assert file_digests(tmp_path) == file_digests(serial)
     assert len(list(tmp_path.glob("shard-*.tar"))) == 3
 
 
@@ -61,12 +42,13 @@ def test_round_trip(serial: Path) -> None:
             assert rec.meta["jod"] < 10.0 and 0.0 <= rec.meta["severity"] <= 1.0
 
 
-def test_rerun_keeps_shards_and_a_different_spec_is_refused(pool: Path, serial: Path) -> None:
-    before = _digests(serial)
-    assert "wrote 0 shard(s)" in write_shards(serial, pool, n=6, seed=1, size=96, shard_size=2, progress=False)
-    assert _digests(serial) == before
+def test_rerun_keeps_shards_and_a_different_spec_is_refused(photo_pool: Path, serial: Path, file_digests) -> None:
+    before = file_digests(serial)
+    summary = write_shards(serial, photo_pool, n=6, seed=1, size=96, shard_size=2, progress=False)
+    assert "wrote 0 shard(s)" in summary
+    assert file_digests(serial) == before
     with pytest.raises(FileExistsError, match="another spec"):
-        write_shards(serial, pool, n=6, seed=2, size=96, shard_size=2, progress=False)
+        write_shards(serial, photo_pool, n=6, seed=2, size=96, shard_size=2, progress=False)
 
 
 def test_views_are_deterministic_crops_with_the_ignore_band(serial: Path) -> None:
