@@ -28,15 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="number of processes sharing the work; process i writes shards i, i+n, ...")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (output does not depend on it)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    from ipad_iqa.ray_engine import add_engine_arguments
+    from ipad_iqa.cli.ray_engine import add_engine_arguments
 
     add_engine_arguments(parser, "synthesis")  # ray: this process's shards as Ray tasks, one per CPU
 
 
 def run(args: argparse.Namespace) -> int:
+    from ipad_iqa.cli.ray_engine import RayEngineError, write_shards_on_ray
     from ipad_iqa.data.perceptual import MissingPredictorError, synthesis_threads
     from ipad_iqa.data.shards import write_shards
-    from ipad_iqa.ray_engine import RayEngineError, write_shards_on_ray
 
     try:
         if args.engine == "ray":

@@ -106,7 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the model runs; cuda without a GPU is a usage error")
     parser.add_argument("--recursive", action="store_true", help="descend into sub-folders of folder inputs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    from ipad_iqa.ray_engine import add_engine_arguments
+    from ipad_iqa.cli.ray_engine import add_engine_arguments
 
     ray = add_engine_arguments(parser, "scoring")
     ray.add_argument("--actors", type=_positive_int,
@@ -372,7 +372,7 @@ def _score_inputs(args: argparse.Namespace, scorer: Scorer | None) -> list[Score
     if args.engine == "ray":
         if scorer is not None:
             raise ValueError("a scorer object cannot be sent to Ray actors; they build the --metric themselves")
-        from ipad_iqa.ray_engine import score_on_ray
+        from ipad_iqa.cli.ray_engine import score_on_ray
 
         return score_on_ray(args)
     if scorer is None:

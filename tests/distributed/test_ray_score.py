@@ -55,7 +55,7 @@ def test_cli_on_ray_writes_the_single_process_results(ray_cluster: ModuleType, f
 def test_recipe_reads_uris_keeps_columns_and_never_drops_a_row(ray_cluster: ModuleType, folder: Path) -> None:
     """score_dataset on file:// URIs (a missing one too) carries an id column through; rows equal score_paths
     although b.png fails in the middle of the first batch of three."""
-    from ipad_iqa.ray_engine import score_dataset
+    from ipad_iqa.cli.ray_engine import score_dataset
 
     files = sorted(folder.iterdir())
     uris = [p.as_uri() for p in files] + [(folder / "missing.png").as_uri()]

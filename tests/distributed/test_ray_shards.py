@@ -9,8 +9,8 @@ from types import ModuleType
 import pytest
 
 from ipad_iqa.cli.main import main
+from ipad_iqa.cli.ray_engine import task_splits
 from ipad_iqa.data.shards import my_shards
-from ipad_iqa.ray_engine import task_splits
 
 
 @pytest.mark.parametrize(("shard_index", "num_shards", "tasks", "total"),
