@@ -279,16 +279,22 @@ def _pool_worker(init: Callable[[dict], None], loaders: dict) -> None:
     init(loaders)
 
 
-def _run_jobs(jobs: Sequence[tuple], loaders: dict, workers: int) -> Iterator[tuple[dict, list[tuple[str, bytes]]]]:
-    """Render in order, in this process or a pool; ``imap`` keeps results ordered so output never depends on it."""
+def render_in_order(render: Callable, jobs: Sequence, init: Callable[[dict], None], loaders: dict, workers: int,
+                    chunksize: int) -> Iterator:
+    """``render`` over ``jobs`` in order, in this process or a fork pool of ``workers`` (each initialised with
+    ``init(loaders)``, one torch thread); ``imap`` keeps results ordered so output never depends on ``workers``."""
     if workers <= 1:
-        _init_worker(loaders)
-        yield from map(_render, jobs)
+        init(loaders)
+        yield from map(render, jobs)
         return
     import multiprocessing as mp
 
-    with mp.get_context("fork").Pool(workers, initializer=_pool_worker, initargs=(_init_worker, loaders)) as pool:
-        yield from pool.imap(_render, jobs, chunksize=4)
+    with mp.get_context("fork").Pool(workers, initializer=_pool_worker, initargs=(init, loaders)) as pool:
+        yield from pool.imap(render, jobs, chunksize=chunksize)
+
+
+def _run_jobs(jobs: Sequence[tuple], loaders: dict, workers: int) -> Iterator[tuple[dict, list[tuple[str, bytes]]]]:
+    return render_in_order(_render, jobs, _init_worker, loaders, workers, chunksize=4)
 
 
 def _sha(data: bytes) -> str:

@@ -27,11 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ipad_iqa.data.benchmark import _png, check_sources, discover_sources
+from ipad_iqa.data.benchmark import _png, check_sources, discover_sources, render_in_order
 from ipad_iqa.data.perceptual import (
     V2_GHOSTING_MODES,
     InvisibleArtifactError,
-    one_thread_per_process,
     render_visible_sample,
 )
 from ipad_iqa.data.splits import SPLITS, split_of
@@ -191,21 +190,9 @@ def write_shards(out: str | Path, clean_dir: str | Path, n: int, seed: int, size
             f"recorded), from {len(names)} {split} photos ({len(skipped)} unreadable)")
 
 
-def _pool_worker(init: Callable[[dict], None], loaders: dict) -> None:
-    one_thread_per_process()
-    init(loaders)
-
-
 def _render_all(jobs: list[tuple[ShardSpec, int]], loaders: dict, workers: int) -> Iterator[list]:
     """Rendered samples in job order, here or in a pool of ``workers`` processes."""
-    if workers <= 1:
-        _init(loaders)
-        yield from map(_render_job, jobs)
-        return
-    import multiprocessing as mp
-
-    with mp.get_context("fork").Pool(workers, initializer=_pool_worker, initargs=(_init, loaders)) as pool:
-        yield from pool.imap(_render_job, jobs, chunksize=2)
+    return render_in_order(_render_job, jobs, _init, loaders, workers, chunksize=2)
 
 
 @dataclass(frozen=True)
