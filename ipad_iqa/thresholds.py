@@ -19,6 +19,16 @@ from ipad_iqa.output import ARTIFACT_CLASSES
 METADATA_KEY = "thresholds"
 
 
+#: Joins the names of an image's flagged classes in a results cell ("flare+moire"); "none": nothing flagged.
+FLAG_SEPARATOR = "+"
+NOTHING_FLAGGED = "none"
+
+
+def flag_label(names: tuple[str, ...]) -> str:
+    """One results cell for the flagged class names of one image."""
+    return FLAG_SEPARATOR.join(names) or NOTHING_FLAGGED
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Per-class thresholds on ``class_probs`` (a class is flagged when its probability is above its value)."""
@@ -41,6 +51,10 @@ class Thresholds:
     def flagged(self, class_probs: torch.Tensor | np.ndarray) -> list[tuple[str, ...]]:
         """Per image, the names of the flagged classes (empty: no artifact called)."""
         return [tuple(c for c, f in zip(ARTIFACT_CLASSES, row, strict=True) if f) for row in self.flags(class_probs)]
+
+    def labels(self, class_probs: torch.Tensor | np.ndarray) -> list[str]:
+        """Per image, its flagged classes as one table cell: ``"flare+moire"``, or ``"none"``."""
+        return [flag_label(names) for names in self.flagged(class_probs)]
 
     def to_json(self) -> dict:
         return asdict(self)

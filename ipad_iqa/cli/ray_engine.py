@@ -135,7 +135,8 @@ class ScoreActor:
                     rows[i].error = "file not found"  # the single-process wording for a missing file
                 except (OSError, ValueError) as err:  # pyarrow: unreachable store, unknown scheme
                     rows[i].error = f"cannot fetch: {err}"
-            scored = score_paths(list(local.values()), self.scorer, batch_size=self.batch_size, progress=False)
+            scored = score_paths(list(local.values()), self.scorer, batch_size=self.batch_size, progress=False,
+                                 thresholds=self.scorer.thresholds)
         for i, row in zip(local, scored, strict=True):
             row.path = items[i]
             rows[i] = row
@@ -228,7 +229,7 @@ def score_items(items: Sequence[str], metric: str = "ipad_clip", *, batch_size: 
         for k, index in enumerate(batch["index"]):
             probs = tuple(float(batch[name][k]) for name in ARTIFACT_CLASSES)
             rows[int(index)] = ScoreRow(str(batch["path"][k]), float(batch["score"][k]), probs,
-                                        str(batch["error"][k]))
+                                        str(batch["flagged"][k]), str(batch["error"][k]))
     lost = [items[i] for i, row in enumerate(rows) if row is None]
     if lost:  # Ray Data returns every row or raises; this guards the promise that no input is dropped
         raise RuntimeError(f"{len(lost)} inputs came back without a row from Ray, e.g. {lost[0]}")

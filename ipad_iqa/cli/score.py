@@ -1,7 +1,9 @@
 """Score image files with an IPAD metric: a table on stdout, optional results file, overlay PNGs and raw maps.
 
 Inputs are files, folders (image files by extension) and glob patterns. Files that cannot be read are
-reported in the ``error`` column and the run goes on. With --maps-dir, each scored image gets
+reported in the ``error`` column and the run goes on. With weights that carry operating thresholds
+(``ipad-iqa calibrate``; the shipped ``ipad_clip`` does), the ``flagged`` column names the classes whose
+probability is above its threshold (``flare+moire``; ``none``); it is empty for uncalibrated weights. With --maps-dir, each scored image gets
 ``<name>.overlay.png`` (``<name>``: the input's path below the folder common to all inputs, ``/`` written
 ``__``, e.g. ``photos__a.jpg``); --save-maps adds its raw maps at input resolution, ``<name>.maps.npy``
 (float32, shape (3, H, W), classes in the order ghosting, flare, moire) or ``<name>.<class>.png`` (16-bit
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     import torch
 
     from ipad_iqa.output import IPADOutput
+    from ipad_iqa.thresholds import Thresholds
 
 HELP = "score images for local artifacts (exit 0: all scored, 3: some inputs failed, 2: usage error)"
 
@@ -39,7 +42,7 @@ EXIT_SOME_FAILED = 3
 
 #: Output formats by file extension; checked when the arguments are parsed, before any work is done.
 OUTPUT_FORMATS: tuple[str, ...] = (".csv", ".json", ".parquet")
-COLUMNS: tuple[str, ...] = ("path", "score", *ARTIFACT_CLASSES, "error")
+COLUMNS: tuple[str, ...] = ("path", "score", *ARTIFACT_CLASSES, "flagged", "error")
 OVERLAY_SUFFIX = ".overlay.png"
 #: --save-maps formats: one float32 .npy array per image, or one 16-bit greyscale PNG per image and class.
 MAPS_FORMATS: tuple[str, ...] = ("npy", "png")
@@ -60,11 +63,23 @@ class ScoreRow:
     path: str
     score: float = math.nan
     class_probs: tuple[float, ...] = field(default_factory=lambda: (math.nan,) * len(ARTIFACT_CLASSES))
+    flagged: str = ""  # the classes above their thresholds ("flare+moire", "none"); "" without thresholds
     error: str = ""
 
     def as_record(self) -> dict[str, object]:
         return {"path": self.path, "score": self.score, **dict(zip(ARTIFACT_CLASSES, self.class_probs, strict=True)),
-                "error": self.error}
+                "flagged": self.flagged, "error": self.error}
+
+
+@dataclass(frozen=True)
+class MetricScorer:
+    """A pyiqa metric as a :data:`Scorer`, with the operating thresholds its weights carry (None: none)."""
+
+    forward: Scorer
+    thresholds: Thresholds | None = None
+
+    def __call__(self, batch: torch.Tensor) -> IPADOutput:
+        return self.forward(batch)
 
 
 def _output_path(value: str) -> Path:
@@ -183,8 +198,11 @@ def score_paths(
     maps_dir: Path | None = None,
     progress: bool = True,
     maps_format: str | None = None,
+    thresholds: Thresholds | None = None,
 ) -> list[ScoreRow]:
     """Score every path and return one row per path, in input order; failures fill ``error``.
+
+    With ``thresholds`` every scored row says which classes it is flagged for (``flagged``).
 
     With ``maps_dir`` each scored image gets an overlay there and, with ``maps_format`` (one of
     ``MAPS_FORMATS``), its raw maps (:func:`save_maps`). Images of identical size are batched together up to
@@ -212,7 +230,7 @@ def score_paths(
                     continue
                 loaded.setdefault(tuple(image.shape), []).append((i, image))
             for items in loaded.values():
-                _score_batch(items, scorer, rows, paths, maps_dir, stems, maps_format)
+                _score_batch(items, scorer, rows, paths, maps_dir, stems, maps_format, thresholds)
             bar.update(len(chunk))
     return rows
 
@@ -225,6 +243,7 @@ def _score_batch(
     maps_dir: Path | None,
     stems: Sequence[str],
     maps_format: str | None,
+    thresholds: Thresholds | None,
 ) -> None:
     """Score equally sized images in one call; fill their rows and write their overlays and maps."""
     import torch
@@ -242,8 +261,9 @@ def _score_batch(
         for i, _ in items:
             rows[i].error = f"scoring failed: {type(err).__name__}: {err}"
         return
+    labels = thresholds.labels(probs) if thresholds is not None else [""] * len(items)
     for k, (i, image) in enumerate(items):
-        rows[i].score, rows[i].class_probs = scores[k], tuple(probs[k])
+        rows[i].score, rows[i].class_probs, rows[i].flagged = scores[k], tuple(probs[k]), labels[k]
         if maps_dir is None:
             continue
         picture = overlay(image, output.maps[k], score=scores[k], class_probs=probs[k], panel=True,
@@ -273,15 +293,17 @@ def write_results(rows: Iterable[ScoreRow], path: Path) -> None:
 
 
 def format_table(rows: Sequence[ScoreRow]) -> str:
-    """Rows as an aligned text table: numbers right-aligned with 4 decimals, the error last and unpadded."""
-    records = [[row.path, *(_fmt(v) for v in (row.score, *row.class_probs)), row.error] for row in rows]
+    """Rows as an aligned text table: numbers right-aligned with 4 decimals, then the flags, the error last and
+    unpadded."""
+    records = [[row.path, *(_fmt(v) for v in (row.score, *row.class_probs)), row.flagged, row.error]
+               for row in rows]
     header = list(COLUMNS)
     widths = [max(len(r[c]) for r in [header, *records]) for c in range(len(header) - 1)]
 
     def line(cells: list[str]) -> str:
         left = cells[0].ljust(widths[0])
-        numbers = [cell.rjust(w) for cell, w in zip(cells[1:-1], widths[1:], strict=True)]
-        return "  ".join([left, *numbers, cells[-1]]).rstrip()
+        numbers = [cell.rjust(w) for cell, w in zip(cells[1:-2], widths[1:-1], strict=True)]
+        return "  ".join([left, *numbers, cells[-2].ljust(widths[-1]), cells[-1]]).rstrip()
 
     return "\n".join(line(r) for r in [header, *records])
 
@@ -295,7 +317,7 @@ MAPS_RESOLUTIONS: tuple[str, ...] = ("grid", "display", "input")
 
 
 def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weights: Path | None = None
-                      ) -> Scorer:
+                      ) -> MetricScorer:
     """Build a scorer from a registered pyiqa metric that supports ``return_maps=True``.
 
     ``metric`` may carry options (``NAME[key=value,...]``, as ``ipad-iqa evaluate --methods``: weights files and
@@ -337,12 +359,16 @@ def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weig
     except (ValueError, WeightsError, BackboneError) as err:  # a bad option, missing or unfitting weights
         raise UsageError(str(err)) from None
     if not isinstance(model.net, IPADCLIPArch):
-        return lambda batch: model(batch, return_maps=True)
-    if maps == "grid":
-        return lambda batch: model(batch, return_maps=True, full_maps=False)
-    if maps == "display":
-        return lambda batch: model(batch, return_maps=True, maps_size=render_size(*batch.shape[-2:]))
-    return lambda batch: model(batch, return_maps=True)
+        return MetricScorer(lambda batch: model(batch, return_maps=True))
+
+    def forward(batch: torch.Tensor) -> IPADOutput:
+        if maps == "grid":
+            return model(batch, return_maps=True, full_maps=False)
+        if maps == "display":
+            return model(batch, return_maps=True, maps_size=render_size(*batch.shape[-2:]))
+        return model(batch, return_maps=True)
+
+    return MetricScorer(forward, model.net.thresholds)
 
 
 def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO | None = None) -> int:
@@ -380,4 +406,5 @@ def _score_inputs(args: argparse.Namespace, scorer: Scorer | None) -> list[Score
         scorer = make_pyiqa_scorer(args.metric, args.device, maps=maps, head_weights=args.head_weights)
     paths = expand_inputs(args.paths, recursive=args.recursive)
     return score_paths(paths, scorer, batch_size=args.batch_size, maps_dir=args.maps_dir,
-                       progress=not args.quiet, maps_format=args.save_maps)
+                       progress=not args.quiet, maps_format=args.save_maps,
+                       thresholds=scorer.thresholds if isinstance(scorer, MetricScorer) else None)

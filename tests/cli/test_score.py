@@ -96,6 +96,27 @@ def test_all_good_exit_zero_and_aligned_table(parse, fake_scorer, image_folder: 
     assert len(ends) == 1  # the numeric columns end at the same position on every line
 
 
+def test_flagged_column_from_thresholds(parse, fake_scorer, image_folder: Path, tmp_path: Path) -> None:
+    """Calibrated weights: each scored row names the classes above their thresholds; failed rows stay empty.
+    The fake's class probabilities are the channel means: red a/x.png ~ (0.78, 0.04, 0.04), green b/x.png,
+    blue c.jpg, grey d.png (0.5, 0.5, 0.5)."""
+    from ipad_iqa.thresholds import Thresholds
+
+    thresholds = Thresholds(values={"ghosting": 0.6, "flare": 0.45, "moire": 0.9}, target_fpr=0.05,
+                            calibrated_on="test")
+    out = tmp_path / "flags.csv"
+    argv = [str(image_folder / n) for n in [*GOOD, "text.png"]] + ["--out", str(out)]
+    code, table = _run(parse, argv, score.MetricScorer(fake_scorer, thresholds))
+    assert code == score.EXIT_SOME_FAILED
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert frame["flagged"].tolist() == ["ghosting", "flare", "none", "flare", ""]
+    assert table.splitlines()[4].split()[-1] == "flare"  # d.png in the printed table
+
+    uncalibrated = tmp_path / "plain.csv"
+    _run(parse, [str(image_folder / "d.png"), "--out", str(uncalibrated)], score.MetricScorer(fake_scorer))
+    assert pd.read_csv(uncalibrated, keep_default_na=False)["flagged"].tolist() == [""]
+
+
 def test_unsupported_extension_is_usage_error(parse, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         parse(["x.png", "--out", "results.xlsx"])

@@ -63,9 +63,10 @@ def test_recipe_reads_uris_keeps_columns_and_never_drops_a_row(ray_cluster: Modu
     frame = score_dataset(dataset, METRIC, batch_size=3, actors=1).to_pandas().sort_values("id")
     assert frame["id"].tolist() == list(range(len(uris)))
     assert frame["path"].tolist() == uris
-    expected = score_paths(files, make_pyiqa_scorer(METRIC, "cpu", maps="grid"), progress=False)
+    scorer = make_pyiqa_scorer(METRIC, "cpu", maps="grid")
+    expected = score_paths(files, scorer, progress=False, thresholds=scorer.thresholds)
     for row, got in zip(expected, frame.iloc[:-1].itertuples(), strict=True):
-        assert got.error == row.error
+        assert (got.error, got.flagged) == (row.error, row.flagged)
         np.testing.assert_array_equal([got.score, got.ghosting, got.flare, got.moire],
                                       [row.score, *row.class_probs])
     assert frame["error"].iloc[-1] == "file not found" and np.isnan(frame["score"].iloc[-1])
