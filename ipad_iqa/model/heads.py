@@ -38,6 +38,18 @@ class AnchorAdapter(nn.Module):
             h = h + self.strength * h.norm(dim=-1, keepdim=True) * (match @ anchors)
         return h
 
+    def logits(self, patches: torch.Tensor, anchors: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """``anchor_logits(self(patches, anchors), anchors, scale)``, (B,N,K).
+
+        Without the bottleneck, the steered features are never made: every quantity the logits need follows
+        from the projections on the K anchors and the features' norms (below). For the dense head's stride-4
+        pixels, the widest tensor of a forward, that reads them once instead of four times.
+        """
+        if self.use_adapter:
+            return anchor_logits(self(patches, anchors), anchors, scale)
+        return steered_anchor_logits(patches, anchors, scale, self.strength if self.steering else None,
+                                     self.temperature)
+
 
 class LinearAdapter(nn.Module):
     """APRIL-GAN-style head: one linear map of a layer's patch tokens into the text space, no steering.
@@ -59,6 +71,26 @@ class LinearAdapter(nn.Module):
 def anchor_logits(features: torch.Tensor, anchors: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """Scaled cosine between features (B,N,D) and anchors (B,K,D) -> (B,N,K)."""
     return scale * F.normalize(features, dim=-1) @ anchors.transpose(1, 2)
+
+
+def steered_anchor_logits(features: torch.Tensor, anchors: torch.Tensor, scale: torch.Tensor,
+                          strength: torch.Tensor | None, temperature: float) -> torch.Tensor:
+    """Scaled cosine (B,N,K) between the anchors and ``h = f + strength |f| (m @ A)``, the steered features
+    (``AnchorAdapter`` without bottleneck; m: softmax of f's cosines with the anchors / temperature), from
+    u = f A^T and |f| alone: h A^T = u + s |f| (m G) and |h|^2 = |f|^2 + 2 s |f| (m . u) + s^2 |f|^2 (m G m^T),
+    G = A A^T the anchors' Gram matrix.
+    """
+    eps = 1e-12  # F.normalize's
+    u = features @ anchors.transpose(1, 2)
+    norm = features.norm(dim=-1, keepdim=True)
+    if strength is not None:
+        match = torch.softmax(u / norm.clamp_min(eps) / temperature, dim=-1)
+        mg = match @ (anchors @ anchors.transpose(1, 2))
+        sn = strength * norm
+        squared = norm.square() + 2 * sn * (match * u).sum(-1, keepdim=True) + sn.square() * (mg * match).sum(
+            -1, keepdim=True)
+        u, norm = u + sn * mg, squared.clamp_min(0).sqrt()
+    return scale * u / norm.clamp_min(eps)
 
 
 def gaussian_smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:

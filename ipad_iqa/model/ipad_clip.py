@@ -148,8 +148,7 @@ class IPADCLIP(nn.Module):
         if self.dense:
             s4, s8 = detail if detail is not None else self.detail(views)
             feats, (h4, w4) = self.decoder(adapted, torch.stack(adapted).mean(0), (gh, gw), s4, s8)
-            pixels = self.dense_adapter(feats, anchors)
-            logits = anchor_logits(pixels, anchors, scale).transpose(1, 2).reshape(b, len(LABELS), h4, w4)
+            logits = self.dense_adapter.logits(feats, anchors, scale).transpose(1, 2).reshape(b, len(LABELS), h4, w4)
             return ViewOutput([logits], logits.softmax(dim=1), anchor_logits(cls_emb[:, None], anchors, scale)[:, 0],
                               cls_emb)
         layer_logits = [anchor_logits(a, anchors, scale).transpose(1, 2).reshape(b, len(LABELS), gh, gw)

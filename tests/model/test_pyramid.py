@@ -41,3 +41,22 @@ def test_zero_shot_keeps_the_patch_grid():
     """Zero-shot has no trained decoder, so it reads the text-aligned patch tokens as CLIP gives them."""
     model = create_model("ipad_clip_test", zero_shot=True, random_init=True)
     assert model.map_stride == model.backbone.patch_size
+
+
+@pytest.mark.parametrize("strength", [None, 0.0, -0.3, 0.8])
+def test_dense_logits_without_steered_features_equal_the_steered_ones(strength: float | None) -> None:
+    """AnchorAdapter.logits (from the anchor projections and norms) = anchor_logits of the steered features."""
+    import torch.nn.functional as F
+
+    from ipad_iqa.model.heads import AnchorAdapter, anchor_logits
+
+    torch.manual_seed(0)
+    adapter = AnchorAdapter(32, 4, use_adapter=False, steering=strength is not None, temperature=0.1)
+    if strength is not None:
+        with torch.no_grad():
+            adapter.strength.fill_(strength)
+    features = torch.randn(2, 50, 32) * 3
+    anchors = F.normalize(torch.randn(2, 4, 32), dim=-1)
+    scale = torch.tensor(20.0)
+    expected = anchor_logits(adapter(features, anchors), anchors, scale)
+    torch.testing.assert_close(adapter.logits(features, anchors, scale), expected, atol=1e-5, rtol=1e-5)
