@@ -140,19 +140,30 @@ def results_page(test_report: Path, real_report: Path, page: Path, assets: Path,
     _check(test, real, default, fingerprints)
     figures = copy_figures(test_report, assets)
     link = Path(os.path.relpath(assets, page.parent)).as_posix()
+    # The folders of this machine are named as the Makefile's variables, which a reader sets to their own.
+    folders = {test["benchmark"]: "BENCH", real["real"]: "REAL"}
+
+    def user(text: str) -> str:
+        for path, name in folders.items():
+            text = text.replace(path, name)
+        return text
+
     parts = [
         "# Results\n",
-        f"<!-- Written by `{command}`; do not edit: rerun it (make results). -->\n",
+        f"<!-- Written by `{user(command)}`; do not edit: rerun it (make results). -->\n",
         f"`{default}` against every other method below, on the {test['split']} split of an IPAD-Synth benchmark "
         "and on real photos. Every number comes from the two evaluation reports, written by the commands "
         "below; `make results BENCH=DIR REAL=DIR` runs all three.\n",
         _limit_warning(test, real),
         "| | |\n|---|---|",
-        f"| benchmark | `{test['benchmark']}`: {_benchmark_spec(Path(test['benchmark']))} |",
+        f"| benchmark | `BENCH` = `{Path(test['benchmark']).name}`: {_benchmark_spec(Path(test['benchmark']))} |",
         f"| split | `{test['split']}`, {test['n_samples']} images |",
-        f"| real photos | `{real['real']}`, {real['n_samples']} photos (image level: no masks) |",
+        f"| real photos | `REAL` = `{Path(real['real']).name}`, {real['n_samples']} photos (image level: no masks) |",
         f"| `{default}` weights | {fingerprints[0][default]} |\n",
-        "```bash\n" + "\n".join([test["command"], real["command"], command]) + "\n```\n",
+        "`BENCH` is a benchmark folder written by `ipad-iqa make-benchmark --clean-dir PHOTOS --out BENCH --splits "
+        "test` ([Benchmark](benchmark.md)), `REAL` a folder of real photos (`ghosting/`, `flare/`, `moire/` and "
+        "their clean references, `ipad-iqa evaluate --help`).\n",
+        "```bash\n" + "\n".join(user(c) for c in [test["command"], real["command"], command]) + "\n```\n",
         "## Summary\n",
         "Benchmark cells: pixel AUROC / AUPRO / image AUROC of a class (`mean`: their mean over the three "
         "classes; `any`: every artifact image against the clean ones). Real photos: each class's photos "
