@@ -16,6 +16,7 @@ from collections.abc import Sequence
 SUBCOMMANDS: dict[str, str] = {
     "score": "score",
     "list": "list_models",
+    "fetch-photos": "fetch_photos",
     "make-benchmark": "make_benchmark",
     "show-benchmark": "show_benchmark",
     "make-shards": "make_shards",
