@@ -58,7 +58,7 @@ def create_model(
             f"pass head_weights='/path/to/head.safetensors', or train one with `{cmd}`.")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
-        clip = create_clip(v.clip_model, clip_source)
+        clip = create_clip(v.clip_model, clip_source, family=v.clip_pretrained)
         model = IPADCLIP(clip, v.clip_model, cfg, v.mean, v.std)
     if not cfg.zero_shot and not random_init and (head_weights is not None or v.weights is not None):
         path = resolve_weights(v.name, v.weights, head_weights)

@@ -101,23 +101,33 @@ def _require_tag_reachable(model_name: str, tag: str) -> None:
                         f"Face cache and {reason}; give a local open_clip checkpoint with clip_weights=FILE")
 
 
-def create_clip(model_name: str, pretrained: str | None) -> nn.Module:
+def uses_quick_gelu(model_name: str, tag: str | None) -> bool:
+    """Whether the weights of open_clip ``tag`` need QuickGELU (OpenAI's do; open_clip's ``ViT-B-16`` config
+    does not say so, and loading them without it changes every activation silently)."""
+    return bool(tag and open_clip.get_pretrained_cfg(model_name, tag).get("quick_gelu", False))
+
+
+def create_clip(model_name: str, pretrained: str | None, family: str | None = None) -> nn.Module:
     """Build an open_clip CLIP model; ``pretrained`` is an open_clip tag, a local file, or None (random).
 
     A tag is loaded from the Hugging Face cache without any network call when it is there, and downloaded only
     when downloads are allowed and the Hub answers; otherwise a one-line :class:`BackboneError` says what to pass.
+    The activation follows the tag's weights; a local file or a random tower takes that of ``family``, the tag
+    the variant registers (a local copy of OpenAI's weights is built with QuickGELU, as they were trained).
     """
     check_clip_source(model_name, pretrained)
+    is_tag = bool(pretrained and open_clip.get_pretrained_cfg(model_name, pretrained))
+    quick_gelu = uses_quick_gelu(model_name, pretrained if is_tag else family)
     if pretrained is None:
         with _quiet_random_init():
-            return open_clip.create_model(model_name, pretrained=None)
-    is_tag = bool(open_clip.get_pretrained_cfg(model_name, pretrained))
+            return open_clip.create_model(model_name, pretrained=None, force_quick_gelu=quick_gelu)
     cached = is_tag and _tag_cached(model_name, pretrained)
     if is_tag and not cached:
         _require_tag_reachable(model_name, pretrained)
     try:
         with _hub_offline(cached or not downloads_allowed()):
-            return open_clip.create_model(model_name, pretrained=pretrained, require_pretrained=True)
+            return open_clip.create_model(model_name, pretrained=pretrained, require_pretrained=True,
+                                          force_quick_gelu=quick_gelu)
     except Exception as err:  # open_clip raises many types (HTTP, hub, RuntimeError, KeyError)
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise BackboneError(f"could not load CLIP weights {pretrained!r} into {model_name}: {detail}; "

@@ -75,3 +75,27 @@ def test_cached_tag_loads_offline(hub_cache: Path) -> None:
     _cache_checkpoint(hub_cache, reference.state_dict())
     loaded = create_clip("ipad-clip-tiny", TAG)
     assert all(torch.equal(p, reference.state_dict()[n]) for n, p in loaded.state_dict().items())
+
+
+def _has_quick_gelu(model: torch.nn.Module) -> bool:
+    from open_clip.transformer import QuickGELU
+
+    return any(isinstance(m, QuickGELU) for m in model.modules())
+
+
+def test_local_copy_of_quick_gelu_weights_is_built_with_quick_gelu(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A local file of a family trained with QuickGELU (OpenAI's) gets that activation, as the tag would; the
+    tag's own config does not say so for open_clip's plain model names."""
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "ipad-clip-tiny",
+                        {TAG: {"hf_hub": f"{REPO}/", "quick_gelu": True}})
+    torch.manual_seed(1)
+    file = tmp_path / "tiny.bin"
+    torch.save(open_clip.create_model("ipad-clip-tiny", pretrained=None).state_dict(), file)
+    assert _has_quick_gelu(create_clip("ipad-clip-tiny", str(file), family=TAG))
+    assert not _has_quick_gelu(create_clip("ipad-clip-tiny", str(file)))
+
+
+def test_openai_variant_towers_use_quick_gelu() -> None:
+    """ipad_clip_vitb16 registers OpenAI's weights, so even its random test towers have their activation."""
+    assert _has_quick_gelu(create_model("ipad_clip_vitb16", random_init=True))
