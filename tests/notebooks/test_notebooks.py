@@ -1,4 +1,5 @@
-"""The notebooks in notebooks/: committed without outputs, and each one runs top to bottom without an error.
+"""The notebooks in notebooks/: committed with the outputs of the shipped weights, and each one runs top to bottom
+without an error.
 
 Each notebook is executed with nbclient on the venv's own ipykernel ("python3"), offline, writing only into
 ``tmp_path`` (the notebooks put their files under ``$IPAD_IQA_NOTEBOOK_DIR``; the kernel's working directory,
@@ -29,14 +30,21 @@ def test_the_documented_notebooks_exist():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_committed_without_outputs(path):
-    """Outputs are not stored (they would go stale with the weights); run the notebook to see them."""
+def test_committed_with_outputs_of_the_shipped_weights(path):
+    """Outputs are stored for readers of the repository, made by `python docs/scripts/run_notebooks.py`: every
+    code cell ran, in order, without an error, with the weights ``ipad_clip`` loads today."""
+    from ipad_iqa.registry import load_registry
+
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
-    dirty = [i for i, c in enumerate(nb.cells)
-             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
-    assert not dirty, f"{path.name}: clear the outputs of cells {dirty}"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), (
+        f"{path.name}: not run top to bottom in one go; run python docs/scripts/run_notebooks.py {path.name}")
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    made_with = nb.metadata.get("ipad_iqa", {}).get("weights_sha256")
+    assert made_with == load_registry()["ipad_clip"].weights.sha256, (
+        f"{path.name}: its outputs come from other weights; run python docs/scripts/run_notebooks.py {path.name}")
 
 
 @pytest.mark.slow

@@ -1,0 +1,93 @@
+"""Execute the notebooks in place and store their outputs, so that someone browsing the repository sees them.
+
+Usage: python docs/scripts/run_notebooks.py [NAME.ipynb ...]   (default: every notebook in notebooks/)
+
+Each notebook runs top to bottom on the venv's ``python3`` kernel, offline, with its files in a temporary
+folder (``$IPAD_IQA_NOTEBOOK_DIR``), and is written back with its outputs and, in its metadata
+(``ipad_iqa.weights_sha256``), the sha256 of the ``ipad_clip`` weights that made them. The notebook test
+compares that with the registry, so outputs made by older weights fail it instead of going stale unnoticed.
+A notebook that raises is not written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import nbclient
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = ROOT / "notebooks"
+METADATA_KEY = "ipad_iqa"
+
+
+def shipped_weights_sha256() -> str:
+    """sha256 of the weights ``pyiqa.create_metric("ipad_clip")`` loads, from the registry."""
+    sys.path.insert(0, str(ROOT))
+    from ipad_iqa.registry import load_registry
+
+    spec = load_registry()["ipad_clip"].weights
+    if spec is None:
+        raise SystemExit("ipad_clip has no registered weights; the outputs would come from a random network")
+    return spec.sha256
+
+
+def execute(path: Path, sha256: str) -> None:
+    """Run one notebook in a scratch folder and write it back with its outputs."""
+    nb = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="ipad-iqa-nb-") as tmp:
+        work = Path(tmp) / "work"
+        work.mkdir()
+        env = {"IPAD_IQA_NOTEBOOK_DIR": str(work), "IPAD_IQA_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
+               "IPYTHONDIR": str(Path(tmp) / "ipython"), "JUPYTER_RUNTIME_DIR": str(Path(tmp) / "runtime"),
+               "JUPYTER_DATA_DIR": str(Path(tmp) / "data")}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                    resources={"metadata": {"path": str(work)}}).execute()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    _name_scratch_folder(nb, str(work))
+    nb.metadata[METADATA_KEY] = {"weights_sha256": sha256}
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+
+
+def _name_scratch_folder(nb: nbformat.NotebookNode, folder: str) -> None:
+    """Outputs show the scratch folder as ``$IPAD_IQA_NOTEBOOK_DIR``, not as this run's random temporary path,
+    so a rerun changes only what the notebook computes."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = output["text"].replace(folder, "$IPAD_IQA_NOTEBOOK_DIR")
+            for kind, value in output.get("data", {}).items():
+                if kind.startswith("text/") and isinstance(value, str):
+                    output["data"][kind] = value.replace(folder, "$IPAD_IQA_NOTEBOOK_DIR")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="notebook file names in notebooks/ (default: all)")
+    args = parser.parse_args()
+    paths = [NOTEBOOK_DIR / n for n in args.names] or sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"no such notebook: {', '.join(missing)}")
+    sha256 = shipped_weights_sha256()
+    for path in paths:
+        print(f"running {path.name} ...", file=sys.stderr)
+        execute(path, sha256)
+        print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
