@@ -200,6 +200,18 @@ def plot_soak(d: dict) -> None:
     plt.close(fig)
 
 
+def table_train_throughput(d: dict) -> str:
+    ok = " ✅" if d["ratio"] >= d["target_ratio"] else " ❌"
+    data = d.get("data_only_samples_s", {})
+    rows = [["v1: synthesized on the fly", f"{d['v1_on_the_fly_samples_s']:.1f}", "1.00",
+             f"{data['v1_on_the_fly']:.1f}" if data else "–"],
+            ["v2: read from shards", f"{d['v2_shards_samples_s']:.1f}",
+             f"{d['ratio']:.2f}{ok} (≥ {d['target_ratio']:.0f})", f"{data['v2_shards']:.1f}" if data else "–"]]
+    note = (f"*{d['steps']} steps of batch {d['batch']}, {d['threads']} torch threads, {d['workers']} data-loader "
+            "worker, the recipe's model from random weights*\n\n")
+    return note + _table(["data source", "training samples/s", "ratio", "data alone: samples/s"], rows)
+
+
 SECTIONS: dict[str, tuple[str, Callable[[dict], str], Callable[[dict], None] | None]] = {
     "latency": ("latency", table_latency, None),
     "per_mp": ("latency", table_per_mp, plot_per_mp),
@@ -210,6 +222,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict], str], Callable[[dict], None] | N
     "cli": ("cli_soak", table_cli, plot_soak),
     "hotspots": ("hotspots", table_hotspots, None),
     "gpu": ("gpu", table_gpu, None),
+    "train_throughput": ("train_throughput", table_train_throughput, None),
 }
 
 
