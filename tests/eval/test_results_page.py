@@ -66,6 +66,13 @@ def test_page_holds_the_numbers_of_the_reports(benchmark: Path, real_dir: Path, 
         assert command.replace(str(benchmark), "BENCH").replace(real_folder, "REAL") in text
     assert str(benchmark) not in text and real_folder not in text
     assert f"{run['n_samples']} images" in text and "A limited run" not in text
+    targets = text.split(f"## Targets of `{DEFAULT}`")[1].split("## ")[0]
+    moire = metrics[DEFAULT]["moire"]
+    expected = []
+    for value, goal in [(moire["pixel_auroc"], 0.95), (moire["aupro"], 0.75), (moire["image_auroc"], 0.95),
+                        (real_moire["image_auroc"], 1.0), (real_moire["pair_win_rate"], 1.0)]:
+        expected.append(format_value(value) + ("" if value is None else " ✅" if value >= goal else " ❌"))
+    assert f"| moire | {' | '.join(expected)} |" in targets
     assert (f"| benchmark | `BENCH` = `{Path(benchmark).name}`: n_per_class 1, seed 7, size 64, splits test, "
             "3 source photos |") in text
     assert "no trained weights (random init)" in text  # the fingerprint the cache recorded for the default
