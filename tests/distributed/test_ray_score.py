@@ -49,7 +49,7 @@ def test_cli_on_ray_writes_the_single_process_results(ray_cluster: ModuleType, f
     assert on_ray.read_bytes() == local.read_bytes()
     rows = local.read_text().splitlines()[1:]
     assert len(rows) == 7 and [row.endswith(",") for row in rows].count(False) == 1  # only b.png has an error
-    assert rows[1].startswith(f"{folder / BROKEN},,,,,not an image")
+    assert rows[1].startswith(f"{folder / BROKEN},,,,,,not an image")  # score, 3 classes, flagged empty
 
 
 def test_recipe_reads_uris_keeps_columns_and_never_drops_a_row(ray_cluster: ModuleType, folder: Path) -> None:
