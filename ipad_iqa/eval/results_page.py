@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -165,10 +166,8 @@ def results_page(test_report: Path, real_report: Path, page: Path, assets: Path,
     # The folders of this machine are named as the Makefile's variables, which a reader sets to their own.
     folders = {test["benchmark"]: "BENCH", real["real"]: "REAL"}
 
-    def user(text: str) -> str:
-        for path, name in folders.items():
-            text = text.replace(path, name)
-        return text
+    def user(command: str) -> str:
+        return shlex.join(folders.get(arg, arg) for arg in shlex.split(command))
 
     parts = [
         "# Results\n",
