@@ -5,8 +5,8 @@ repositories at pinned commits and from scikit-image and matplotlib), downloads 
 as the pool holds it (RGB, long side at most 1024 pixels, JPEG quality 90) and writes it under OUT with the
 published layout, so ``ipad-iqa make-benchmark --clean-dir OUT`` gives the published benchmark. Files already
 in OUT with the published checksum are kept; nothing is overwritten. Every file gets a line in
-``OUT/fetch_report.tsv``: ``ok``, ``differs`` (written, but not byte-identical to the published file) or
-``failed`` (with the reason); the run goes on past failures.
+``OUT/fetch_report.tsv``: ``ok``, ``differs`` (written or already there, but not byte-identical to the
+published file) or ``failed`` (with the reason); the run goes on past failures.
 
 Exit codes: 0 every file ok; 3 some files differ or failed (see the report); 2 usage error.
 """

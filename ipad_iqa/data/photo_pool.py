@@ -116,12 +116,13 @@ def package_reader(package: str, path: str) -> bytes:
 
 def fetch_file(entry: PoolFile, out: Path, read_github: Callable[[str, str], bytes]) -> FetchResult:
     """Fetch, prepare and write one file. An existing file is kept: equal to the published one it counts as
-    done, otherwise it is reported and left alone (nothing is overwritten)."""
+    done, otherwise it is reported as differing and left alone (nothing is overwritten)."""
     target = out / entry.file
     if target.exists():
         if hashlib.sha256(target.read_bytes()).hexdigest() == entry.sha256:
             return FetchResult(entry.file, "ok", "already there")
-        return FetchResult(entry.file, "failed", "a different file is already there; not overwritten")
+        return FetchResult(entry.file, "differs", "already there, not the published bytes; kept (nothing is "
+                                                  "overwritten)")
     kind, _, where = entry.source.partition(":")
     try:
         raw = read_github(where, entry.path) if kind == "github" else package_reader(where, entry.path)

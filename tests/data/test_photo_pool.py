@@ -79,7 +79,7 @@ def test_fetch_through_a_mirror(mirror: tuple[str, list[PoolFile]], tmp_path: Pa
     again = {r.file: r for r in fetch_pool(out, entries, github_reader(base))}
     assert again["a/big.jpg"].status == "ok" and again["a/big.jpg"].detail == "already there"
     before = (out / "a/small.jpg").read_bytes()
-    assert again["a/small.jpg"].status == "failed" and "not overwritten" in again["a/small.jpg"].detail
+    assert again["a/small.jpg"].status == "differs" and "kept" in again["a/small.jpg"].detail
     assert (out / "a/small.jpg").read_bytes() == before
 
 
