@@ -39,14 +39,15 @@ class AnchorAdapter(nn.Module):
         return h
 
     def logits(self, patches: torch.Tensor, anchors: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-        """``anchor_logits(self(patches, anchors), anchors, scale)``, (B,N,K).
+        """``anchor_logits(self(patches, anchors), anchors, scale)``, (B,N,K), for an adapter without the
+        bottleneck (the dense head's).
 
-        Without the bottleneck, the steered features are never made: every quantity the logits need follows
-        from the projections on the K anchors and the features' norms (below). For the dense head's stride-4
-        pixels, the widest tensor of a forward, that reads them once instead of four times.
+        The steered features are never made: every quantity the logits need follows from the projections on the
+        K anchors and the features' norms (below). For the dense head's stride-4 pixels, the widest tensor of a
+        forward, that reads them once instead of four times.
         """
         if self.use_adapter:
-            return anchor_logits(self(patches, anchors), anchors, scale)
+            raise ValueError("logits() computes steering only; an adapter with a bottleneck is called instead")
         return steered_anchor_logits(patches, anchors, scale, self.strength if self.steering else None,
                                      self.temperature)
 

@@ -60,3 +60,36 @@ def test_dense_logits_without_steered_features_equal_the_steered_ones(strength: 
     scale = torch.tensor(20.0)
     expected = anchor_logits(adapter(features, anchors), anchors, scale)
     torch.testing.assert_close(adapter.logits(features, anchors, scale), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 37, 53), (1, 3, 2, 40)])  # reflect and replicate padding
+@pytest.mark.parametrize("sigma", [0.7, 2.0])
+def test_gaussian_smooth_equals_the_separable_convolution(shape: tuple[int, ...], sigma: float) -> None:
+    """The shifted-view blur is the depthwise separable Gaussian convolution it replaced."""
+    import math
+
+    import torch.nn.functional as F
+
+    from ipad_iqa.model.heads import gaussian_smooth
+
+    torch.manual_seed(0)
+    maps = torch.rand(shape)
+    radius = max(1, math.ceil(2 * sigma))
+    kernel = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2 / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    c = shape[1]
+    mode = "reflect" if min(shape[-2:]) > radius else "replicate"
+    x = F.pad(maps, (radius,) * 4, mode=mode)
+    x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    expected = F.conv2d(x, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    torch.testing.assert_close(gaussian_smooth(maps, sigma), expected, atol=1e-6, rtol=1e-5)
+
+
+def test_topk_pool_is_the_mean_of_the_largest_values() -> None:
+    from ipad_iqa.model.heads import topk_pool
+
+    torch.manual_seed(0)
+    maps = torch.rand(2, 3, 20, 30)
+    k = 12  # ceil(0.02 * 600)
+    expected = maps.flatten(2).sort(dim=-1, descending=True).values[..., :k].mean(-1)
+    torch.testing.assert_close(topk_pool(maps, 0.02), expected)
