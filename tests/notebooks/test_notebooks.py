@@ -42,6 +42,8 @@ def test_committed_with_outputs_of_the_shipped_weights(path):
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), (
         f"{path.name}: not run top to bottom in one go; run python docs/scripts/run_notebooks.py {path.name}")
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert "/tmp/ipad-iqa-nb-" not in path.read_text(encoding="utf-8"), (
+        f"{path.name}: outputs name a run's scratch folder; run python docs/scripts/run_notebooks.py {path.name}")
     made_with = nb.metadata.get("ipad_iqa", {}).get("weights_sha256")
     assert made_with == load_registry()["ipad_clip"].weights.sha256, (
         f"{path.name}: its outputs come from other weights; run python docs/scripts/run_notebooks.py {path.name}")
