@@ -208,7 +208,7 @@ def table_train_throughput(d: dict) -> str:
             ["v2: read from shards", f"{d['v2_shards_samples_s']:.1f}",
              f"{d['ratio']:.2f}{ok} (≥ {d['target_ratio']:.0f})", f"{data['v2_shards']:.1f}" if data else "–"]]
     note = (f"*{d['steps']} steps of batch {d['batch']}, {d['threads']} torch threads, {d['workers']} data-loader "
-            "worker, the recipe's model from random weights*\n\n")
+            f"worker{'s' if d['workers'] != 1 else ''}, the recipe's model from random weights*\n\n")
     return note + _table(["data source", "training samples/s", "ratio", "data alone: samples/s"], rows)
 
 

@@ -26,6 +26,7 @@ from ipad_iqa.train.loop import _datasets, train
 
 RECIPE = Path(__file__).resolve().parents[1] / "configs" / "ipad_clip_s.yaml"
 TARGET = 3.0
+THREADS, WORKERS = 2, 1  # torch threads and data-loader workers of both runs
 
 
 def rate(overrides: list[str], steps: int, batch: int) -> float:
@@ -33,7 +34,7 @@ def rate(overrides: list[str], steps: int, batch: int) -> float:
     with tempfile.TemporaryDirectory() as out:
         cfg = load_config(RECIPE, [*overrides, f"out_dir={out}", f"optim.steps={steps}", f"optim.batch_size={batch}",
                                    "optim.warmup_steps=1", f"val_every={steps + 1}", "data.val_samples=4",
-                                   "data.num_workers=1", "num_threads=2", "init_weights=null", "init_fresh=[]"])
+                                   f"data.num_workers={WORKERS}", f"num_threads={THREADS}", "init_weights=null", "init_fresh=[]"])
         summary = train(cfg)
     return summary["steps"] * batch / summary["seconds"]
 
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     shards = rate(shard_data, args.steps, args.batch)
     v1 = rate(v1_data, args.steps, args.batch)
     samples = args.steps * args.batch
-    result = {"steps": args.steps, "batch": args.batch, "threads": 2, "workers": 1, "v1_on_the_fly_samples_s": v1,
+    result = {"steps": args.steps, "batch": args.batch, "threads": THREADS, "workers": WORKERS, "v1_on_the_fly_samples_s": v1,
               "v2_shards_samples_s": shards, "ratio": shards / v1, "target_ratio": TARGET,
               "data_only_samples_s": {"v1_on_the_fly": data_rate(v1_data, samples),
                                       "v2_shards": data_rate(shard_data, samples)}}
