@@ -18,9 +18,11 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from PIL import Image
+
+from ipad_iqa.weights import sha256_file
 
 POOL_LIST = Path(__file__).resolve().parents[1] / "assets" / "photo_pool.tsv"
 GITHUB_RAW = "https://raw.githubusercontent.com"
@@ -77,8 +79,8 @@ def prepare(data: bytes) -> bytes:
 def _candidates(path: str) -> Iterator[str]:
     """The listed path, then the same name with each other extension of ``FALLBACK_SUFFIXES``."""
     yield path
-    stem, suffix = path.rsplit(".", 1) if "." in path.rsplit("/", 1)[-1] else (path, "")
-    yield from (stem + s for s in FALLBACK_SUFFIXES if s != f".{suffix}")
+    listed = PurePosixPath(path)
+    yield from (str(listed.with_suffix(s)) for s in FALLBACK_SUFFIXES if s != listed.suffix)
 
 
 def github_reader(base: str = GITHUB_RAW, timeout: float = 60.0) -> Callable[[str, str], bytes]:
@@ -119,7 +121,7 @@ def fetch_file(entry: PoolFile, out: Path, read_github: Callable[[str, str], byt
     done, otherwise it is reported as differing and left alone (nothing is overwritten)."""
     target = out / entry.file
     if target.exists():
-        if hashlib.sha256(target.read_bytes()).hexdigest() == entry.sha256:
+        if sha256_file(target) == entry.sha256:
             return FetchResult(entry.file, "ok", "already there")
         return FetchResult(entry.file, "differs", "already there, not the published bytes; kept (nothing is "
                                                   "overwritten)")
