@@ -14,8 +14,9 @@ variants.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -142,11 +143,25 @@ def method_fingerprint(name: str, config: DetectorConfig | None = None) -> str:
     if clip:
         parts.append(f"CLIP weights sha256 {sha256_file(Path(clip))}" if Path(clip).is_file()
                      else f"CLIP weights {clip!r}")
-    if parts:
-        return ", ".join(parts)
-    return "training-free" if variant is None else "no trained weights (random init)"
+    if not parts:
+        parts.append("training-free" if variant is None else "no trained weights (random init)")
+    if ipad:  # an upgrade that changes how the maps are made changes the predictions, not the weights
+        parts.append(f"inference code {ipad_inference_code_sha256()[:16]}")
+    return ", ".join(parts)
+
+
+@cache
+def ipad_inference_code_sha256() -> str:
+    """sha256 over the sources that turn IPAD weights into predictions: the model package and the registry."""
+    from ipad_iqa.registry import registry_path
+
+    model_dir = Path(__file__).resolve().parents[1] / "model"
+    digest = hashlib.sha256()
+    for path in [*sorted(model_dir.glob("*.py")), registry_path()]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "Detector", "DetectorConfig", "DetectorFactory", "Method",
-           "build_detector", "method_catalogue", "method_fingerprint", "output_from_maps", "output_from_probs",
+           "build_detector", "ipad_inference_code_sha256", "method_catalogue", "method_fingerprint", "output_from_maps", "output_from_probs",
            "standard_comparison", "usable_variants"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ipad_iqa.baselines import build_detector, method_fingerprint
+from ipad_iqa.baselines import build_detector, ipad_inference_code_sha256, method_fingerprint
 from ipad_iqa.baselines.winclip import (
     WinCLIPConfig,
     WinCLIPDetector,
@@ -18,6 +18,8 @@ from ipad_iqa.baselines.winclip import (
 from ipad_iqa.factory import create_model
 from ipad_iqa.output import ARTIFACT_CLASSES
 from ipad_iqa.weights import WeightsError, save_weights, sha256_file
+
+CODE = f", inference code {ipad_inference_code_sha256()[:16]}"  # what an IPAD method's fingerprint ends with
 
 
 def test_window_index_covers_each_window_row_major() -> None:
@@ -95,8 +97,11 @@ def test_shipped_variant_fingerprint_and_other_weights_by_checkpoint(tmp_path: P
 
     assert method_fingerprint("winclip").startswith("registry weights sha256 ")
     assert method_fingerprint("winclip_vitb16") == "CLIP weights 'openai'"
-    assert method_fingerprint("ipad_clip_vitb16[zero_shot=true]") == "CLIP weights 'openai'"
-    assert method_fingerprint("ipad_clip_test") == "no trained weights (random init)"
+    assert method_fingerprint("ipad_clip_vitb16[zero_shot=true]") == "CLIP weights 'openai'" + CODE
+    assert method_fingerprint("ipad_clip_test") == "no trained weights (random init)" + CODE
+    # winclip runs the towers only; IPAD methods also depend on the code that makes their maps
+    assert "inference code" not in method_fingerprint("winclip")
+    assert method_fingerprint("ipad_clip").endswith(CODE)
     shipped = build_detector("winclip")
     state = {k: v.clone() for k, v in shipped.model.state_dict().items()}
     key = "backbone.visual.proj"
@@ -139,11 +144,12 @@ def test_fingerprint_follows_weights_named_in_the_method(tmp_path: Path) -> None
     clip.write_bytes(b"clip")
     head.write_bytes(b"head")
     assert method_fingerprint(f"ipad_clip_vitb16[zero_shot=true,clip_weights={clip}]") == (
-        f"CLIP weights sha256 {sha256_file(clip)}")
-    assert method_fingerprint(f"ipad_clip_vitb16[head_weights={head}]") == f"checkpoint sha256 {sha256_file(head)}"
+        f"CLIP weights sha256 {sha256_file(clip)}" + CODE)
+    assert method_fingerprint(f"ipad_clip_vitb16[head_weights={head}]") == (
+        f"checkpoint sha256 {sha256_file(head)}" + CODE)
     assert method_fingerprint(f"ipad_clip_vitb16[head_weights={head},clip_weights={clip}]") == (
-        f"checkpoint sha256 {sha256_file(head)}, CLIP weights sha256 {sha256_file(clip)}")
+        f"checkpoint sha256 {sha256_file(head)}, CLIP weights sha256 {sha256_file(clip)}" + CODE)
     assert method_fingerprint("ipad_clip_vitb16[clip_weights=laion2b_s34b_b88k,zero_shot=true]") == (
-        "CLIP weights 'laion2b_s34b_b88k'")
+        "CLIP weights 'laion2b_s34b_b88k'" + CODE)
     with pytest.raises(WeightsError, match="gone.safetensors"):
         method_fingerprint(f"ipad_clip_vitb16[head_weights={tmp_path / 'gone.safetensors'}]")
