@@ -12,9 +12,11 @@ A notebook that raises is not written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbclient
@@ -36,26 +38,39 @@ def shipped_weights_sha256() -> str:
     return spec.sha256
 
 
+@contextlib.contextmanager
+def scratch_run(tmp: Path) -> Iterator[Path]:
+    """The environment every notebook run gets (here and in the notebook test): offline, with the notebook's
+    files in ``tmp/work`` (``$IPAD_IQA_NOTEBOOK_DIR``) and IPython and Jupyter state beside it, so a run reads
+    no user configuration or kernelspec and leaves nothing behind. Yields the work folder."""
+    work = tmp / "work"
+    work.mkdir()
+    env = {"IPAD_IQA_NOTEBOOK_DIR": str(work), "IPAD_IQA_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
+           "IPYTHONDIR": str(tmp / "ipython"), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+           "JUPYTER_DATA_DIR": str(tmp / "data")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield work
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def client(nb: nbformat.NotebookNode, work: Path, timeout: int) -> nbclient.NotebookClient:
+    """The notebook's executor: the venv's ``python3`` kernel started in ``work``, ``timeout`` s per cell."""
+    return nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                   resources={"metadata": {"path": str(work)}})
+
+
 def execute(path: Path, sha256: str) -> None:
     """Run one notebook in a scratch folder and write it back with its outputs."""
     nb = nbformat.read(path, as_version=4)
-    with tempfile.TemporaryDirectory(prefix="ipad-iqa-nb-") as tmp:
-        work = Path(tmp) / "work"
-        work.mkdir()
-        env = {"IPAD_IQA_NOTEBOOK_DIR": str(work), "IPAD_IQA_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
-               "IPYTHONDIR": str(Path(tmp) / "ipython"), "JUPYTER_RUNTIME_DIR": str(Path(tmp) / "runtime"),
-               "JUPYTER_DATA_DIR": str(Path(tmp) / "data")}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                    resources={"metadata": {"path": str(work)}}).execute()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    with tempfile.TemporaryDirectory(prefix="ipad-iqa-nb-") as tmp, scratch_run(Path(tmp)) as work:
+        client(nb, work, timeout=600).execute()
     _name_scratch_folder(nb, str(work))
     nb.metadata[METADATA_KEY] = {"weights_sha256": sha256}
     nbformat.validate(nb)

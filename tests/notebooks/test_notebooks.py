@@ -1,11 +1,11 @@
 """The notebooks in notebooks/: committed with the outputs of the shipped weights, and each one runs top to bottom
 without an error.
 
-Each notebook is executed with nbclient on the venv's own ipykernel ("python3"), offline, writing only into
-``tmp_path`` (the notebooks put their files under ``$IPAD_IQA_NOTEBOOK_DIR``; the kernel's working directory,
-IPython and Jupyter state go there too). No cell may run longer than ``BUDGET_S`` seconds, and the kernel may
-use at most ``BUDGET_S`` CPU seconds in all: CPU time, unlike wall time, does not grow when other jobs share
-the machine, so the second check is not flaky, and it bounds the wall time on an idle machine.
+Each notebook is executed as ``docs/scripts/run_notebooks.py`` executes it (its ``scratch_run`` and ``client``):
+nbclient on the venv's own ipykernel ("python3"), offline, writing only into ``tmp_path``. No cell may run
+longer than ``BUDGET_S`` seconds, and the kernel may use at most ``BUDGET_S`` CPU seconds in all: CPU time,
+unlike wall time, does not grow when other jobs share the machine, so the second check is not flaky, and it
+bounds the wall time on an idle machine.
 """
 
 from __future__ import annotations
@@ -51,21 +51,12 @@ def test_committed_with_outputs_of_the_shipped_weights(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(path, tmp_path, monkeypatch):
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.setenv("IPAD_IQA_NOTEBOOK_DIR", str(work))
-    monkeypatch.setenv("IPAD_IQA_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter_runtime"))
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter_data"))  # no user kernelspecs
-
+def test_notebook_runs(path, tmp_path, docs_script):
+    runner = docs_script("run_notebooks")
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=BUDGET_S, kernel_name="python3",
-                                     resources={"metadata": {"path": str(work)}})
-    before, started = _children_cpu_s(), time.perf_counter()
-    client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
+    with runner.scratch_run(tmp_path) as work:
+        before, started = _children_cpu_s(), time.perf_counter()
+        runner.client(nb, work, timeout=BUDGET_S).execute()  # raises CellExecutionError on any error
     # execute() shuts the kernel down and reaps it, so its CPU time is now in RUSAGE_CHILDREN.
     cpu_s, wall_s = _children_cpu_s() - before, time.perf_counter() - started
     print(f"{path.name}: kernel CPU {cpu_s:.0f} s, wall {wall_s:.0f} s")
