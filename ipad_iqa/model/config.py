@@ -38,7 +38,7 @@ class IPADArchConfig:
     topk_ratio: float = 0.02  # fraction of map pixels pooled into the map-based image probability
     cls_weight: float = 0.5  # weight of the class-token prediction in the fused class probability
     tile_size: int = 224  # native-scale tile edge; also the size of the global view
-    tile_overlap: int = 32
+    tile_overlap: int = 32  # minimum overlap of neighbouring tiles; tiles are spread evenly (model/tiling.py)
     tile_batch: int = 16  # tiles per forward chunk: bounds memory, never mixes images
     # share of the global view in the stitched maps of tiled images: one value, or one per artifact class
     # (ghosting, flare, moire), since the classes are seen at different scales

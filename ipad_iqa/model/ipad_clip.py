@@ -216,9 +216,8 @@ class IPADCLIP(nn.Module):
         """Native-scale tiles of ``x`` (padded extent ``hp`` x ``wp``), normalised, ``tile_batch`` at a time,
         with their top-left corners: what the tiled forward runs the backbone on."""
         p, tile = self.backbone.patch_size, self.cfg.tile_size
-        stride = tile - self.cfg.tile_overlap
-        stride -= stride % p
-        positions = [(y, xx) for y in tile_starts(hp, tile, stride) for xx in tile_starts(wp, tile, stride)]
+        overlap = self.cfg.tile_overlap
+        positions = [(y, xx) for y in tile_starts(hp, tile, overlap, p) for xx in tile_starts(wp, tile, overlap, p)]
         for start in range(0, len(positions), self.cfg.tile_batch):
             chunk = positions[start: start + self.cfg.tile_batch]
             tiles = torch.cat([pad_to(x[..., y: y + tile, xx: xx + tile], tile, tile) for y, xx in chunk])
@@ -237,7 +236,7 @@ class IPADCLIP(nn.Module):
         anchors = image_anchors(t, glob.cls_emb, self.cfg.object_temperature)
 
         cells = tile // m
-        weight = blend_window(cells, self.cfg.tile_overlap // m, x.dtype, x.device)
+        weight = blend_window(cells, x.dtype, x.device)
         acc = x.new_zeros(1, len(LABELS), hp // m, wp // m)
         wsum = x.new_zeros(1, 1, hp // m, wp // m)
         tile_cls = x.new_zeros(1, len(LABELS) - 1)

@@ -1,7 +1,10 @@
-"""Native-scale tiling: where tiles go and how their patch-grid maps are blended.
+"""Native-scale tiling: where tiles go and how their maps are blended.
 
-Tiles start on the patch grid of the whole image, so every tile's patch cells coincide with cells of one
-image-wide grid and stitching is exact; blending weights ramp down over the overlap to hide seams.
+Tiles start on the patch grid of the whole image, so every tile's map cells coincide with cells of one
+image-wide grid and stitching is exact. Neighbouring tiles see different context and disagree; a seam is that
+disagreement squeezed into the width over which they cross-fade. So the tiles are spread evenly (every overlap
+as wide as the tile count allows, instead of a thin one beside a last tile pushed flush) and weighted by a
+raised cosine over the whole tile, which cross-fades smoothly over the full width of every overlap.
 """
 
 from __future__ import annotations
@@ -10,24 +13,24 @@ import torch
 import torch.nn.functional as F
 
 
-def tile_starts(length: int, tile: int, stride: int) -> list[int]:
-    """Start offsets covering [0, length) with tiles of ``tile``; the last tile is flush with the end."""
+def tile_starts(length: int, tile: int, min_overlap: int, step: int) -> list[int]:
+    """Start offsets, multiples of ``step``, of the fewest tiles that cover [0, length) with neighbours
+    overlapping by at least ``min_overlap``; the tiles are spread as evenly as the step allows, the first at 0
+    and the last flush with the end (``length`` and ``tile`` are multiples of ``step``)."""
     if length <= tile:
         return [0]
-    starts = list(range(0, length - tile, stride))
-    starts.append(length - tile)
-    return sorted(set(starts))
+    span, max_stride = (length - tile) // step, max(1, (tile - min_overlap) // step)
+    gaps = -(-span // max_stride)
+    # span units shared among the gaps: each gets the floor of the mean, the first (span mod gaps) one more
+    return [step * (i * (span // gaps) + min(i, span % gaps)) for i in range(gaps + 1)]
 
 
-def blend_window(cells: int, ramp: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """2D weights (cells, cells): 1 in the middle, linear ramp to a small positive value at the edges."""
-    if ramp <= 0:
-        w = torch.ones(cells, dtype=dtype, device=device)
-    else:
-        idx = torch.arange(cells, dtype=dtype, device=device)
-        edge = torch.minimum(idx, cells - 1 - idx)
-        w = ((edge + 1) / (ramp + 1)).clamp(max=1.0)
-    return w[:, None] * w[None, :]
+def blend_window(cells: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """2D weights (cells, cells): a raised cosine, 1 in the middle and nearly 0 at the edges, so where tiles
+    overlap each one's share falls smoothly to nothing at its border (where its context is poorest)."""
+    idx = torch.arange(cells, dtype=torch.float64, device=device)
+    w = torch.sin(torch.pi * (idx + 0.5) / cells).square().clamp(min=1e-3)
+    return (w[:, None] * w[None, :]).to(dtype)
 
 
 def pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -106,3 +106,30 @@ def test_home_figure_script_reruns(tmp_path, docs_script):
     assert (tmp_path / "maps.png").stat().st_size > 0
     caption = (tmp_path / "caption.md").read_text(encoding="utf-8")
     assert "`ipad_clip_test`" in caption and "--metric ipad_clip_test" in caption
+
+
+def test_home_caption_names_the_shipped_weights():
+    """The Home figure is remade whenever the weights change (make_home_figure.py); a caption that names other
+    weights shows a picture users will not get."""
+    from ipad_iqa.registry import load_registry
+
+    caption = (DOCS / "assets" / "home" / "caption.md").read_text(encoding="utf-8")
+    assert load_registry()["ipad_clip"].weights.sha256[:16] in caption, (
+        "docs/assets/home: made with other weights; run python docs/scripts/make_home_figure.py")
+
+
+def test_demo_table_matches_the_golden_record():
+    """The demo table of Getting started (make demo && make_demo_table.py) shows what the shipped model gives
+    today: each row's numbers are the golden record's (tests/golden, checked against the model itself)."""
+    import json
+
+    record = json.loads((ROOT / "tests" / "golden" / "ipad_clip_examples.json").read_text())["images"]
+    rows = [line.split("|")[1:-1] for line in (DOCS / "assets" / "demo_table.md").read_text().splitlines()[2:]]
+    assert sorted(cells[0].strip().strip("`") + ".jpg" for cells in rows) == sorted(record)
+    for cells in rows:
+        golden = record[cells[0].strip().strip("`") + ".jpg"]
+        shown = [float(c) for c in cells[1:5]]
+        expected = [golden["score"], *golden["class_probs"]]
+        assert all(abs(a - b) <= 0.006 for a, b in zip(shown, expected, strict=True)), (
+            f"{cells[0]}: demo table {shown} but the model gives {expected}; "
+            "run make demo && python docs/scripts/make_demo_table.py")

@@ -9,7 +9,7 @@ from ipad_iqa import create_model
 from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.heads import fuse_probs
 from ipad_iqa.model.prompts import image_anchors
-from ipad_iqa.model.tiling import tile_starts
+from ipad_iqa.model.tiling import blend_window, tile_starts
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +62,35 @@ def test_tile_batch_does_not_change_results():
         torch.testing.assert_close(u, v, atol=1e-6, rtol=1e-5)
 
 
-def test_tile_starts_cover_and_are_flush():
-    assert tile_starts(64, 64, 48) == [0]
-    starts = tile_starts(300, 64, 48)
-    assert starts[0] == 0 and starts[-1] == 300 - 64
-    assert all(b - a <= 48 for a, b in zip(starts, starts[1:], strict=False))
+@pytest.mark.parametrize("length", [64, 80, 288, 448, 512, 1088, 1920, 10000])
+def test_tile_starts_cover_evenly_on_the_grid(length):
+    tile, overlap, step = 224 if length > 300 else 64, 32, 16
+    starts = tile_starts(length, tile, overlap, step)
+    assert starts[0] == 0 and starts[-1] == max(length - tile, 0)
+    assert all(s % step == 0 for s in starts)
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert all(tile - g >= overlap for g in gaps)  # every overlap at least the minimum
+    assert not gaps or max(gaps) - min(gaps) <= step  # spread evenly, not a thin overlap beside a flush last tile
+    if len(gaps) >= 2:  # the fewest tiles: one fewer could not keep the minimum overlap
+        assert (length - tile) / (len(gaps) - 1) > tile - overlap
+
+
+def test_tiles_cross_fade_over_the_whole_overlap():
+    """Neighbouring tiles that disagree by a constant leave no step: the blend moves from one to the other
+    smoothly across their whole overlap (an 8-cell linear ramp moved 1/8 of the difference per cell)."""
+    tile, step, cells = 224, 16, 224 // 4
+    starts = tile_starts(448, tile, 32, step)
+    assert starts == [0, 112, 224]
+    w = blend_window(cells, torch.float64, torch.device("cpu"))[cells // 2]
+    acc, wsum = torch.zeros(448 // 4, dtype=torch.float64), torch.zeros(448 // 4, dtype=torch.float64)
+    for value, s in enumerate(starts):
+        acc[s // 4: s // 4 + cells] += value * w
+        wsum[s // 4: s // 4 + cells] += w
+    profile = acc / wsum
+    steps = profile.diff()
+    assert (steps >= -1e-12).all()  # monotone: no bump at a tile border
+    overlap_cells = (tile - (starts[1] - starts[0])) // 4
+    assert steps.max() <= 1.1 * torch.pi / (2 * overlap_cells)  # a raised-cosine cross-fade over the overlap
 
 
 def test_backbone_frozen_by_default_and_unfreezable():
