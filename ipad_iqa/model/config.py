@@ -24,7 +24,10 @@ class IPADArchConfig:
     tap_layers: tuple[int, ...] | None = None  # 1-based block indices; None = 4 evenly spaced, last included
     n_ctx: int = 4  # learnable context tokens shared by every prompt
     n_state_tokens: int = 2  # learnable tokens per artifact state (clean, ghosting, flare, moire)
-    objects: str = "default"  # vocabulary name in objects.yaml; "agnostic" = object-agnostic prompts
+    # vocabulary name in objects.yaml. "agnostic" (one generic word, no per-image object weighting) for the
+    # embedded model, whose text tower ignores object words: its 20-object prompts change no metric by 1e-3
+    # (docs/history.md); "default" (the paper's object-artifact prompts) for pretrained text towers.
+    objects: str = "agnostic"
     object_temperature: float = 0.1  # softmax temperature of the per-image object weights
     use_adapters: bool = True  # residual bottleneck adapters on tapped patch features
     anchor_steering: bool = True  # pull patch features toward the anchors they match
