@@ -76,7 +76,7 @@ def views_of(model, x: torch.Tensor) -> list[torch.Tensor]:
     """The normalised views (in chunks of tile_batch) that IPADCLIP's forward runs the backbone on for x."""
     from ipad_iqa.model.tiling import pad_to
 
-    p, tile = model.backbone.patch_size, model.cfg.tile_size
+    p, tile = model.grid_step, model.cfg.tile_size
     h, w = x.shape[-2:]
     hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
     if not model.cfg.tiling:

@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
+    from ipad_iqa.baselines import ipad_inference_code_sha256
     from ipad_iqa.data.pipeline import render_sample
     from ipad_iqa.data.sources import SKIMAGE_SAMPLES, skimage_loader
     from ipad_iqa.output import ARTIFACT_CLASSES
@@ -119,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Scikit-image `{SOURCE}` photo ({SKIMAGE_SAMPLES[SOURCE]}) with a local {LABEL} synthesized by IPAD-Synth "
         f"(severity {sample.severity:.2f}), scored by `{args.metric}` with {weights_note(args.metric, args.head_weights)}. "
         f"Score {score:.3f} (1 = no local artifact); class probabilities: {classes}. "
-        f"Made by `{command}` at git revision `{revision}`.\n"
+        f"Made by `{command}` at git revision `{revision}` (inference code "
+        f"`{ipad_inference_code_sha256()[:16]}`).\n"
     )
     (args.out_dir / "caption.md").write_text(caption, encoding="utf-8")
     print(caption, end="")

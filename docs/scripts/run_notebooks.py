@@ -4,8 +4,9 @@ Usage: python docs/scripts/run_notebooks.py [NAME.ipynb ...]   (default: every n
 
 Each notebook runs top to bottom on the venv's ``python3`` kernel, offline, with its files in a temporary
 folder (``$IPAD_IQA_NOTEBOOK_DIR``), and is written back with its outputs and, in its metadata
-(``ipad_iqa.weights_sha256``), the sha256 of the ``ipad_clip`` weights that made them. The notebook test
-compares that with the registry, so outputs made by older weights fail it instead of going stale unnoticed.
+(``ipad_iqa``), the sha256 of the ``ipad_clip`` weights and of the inference code that made them. The
+notebook test compares both with today's, so outputs made by older weights or code fail it instead of going
+stale unnoticed.
 A notebook that raises is not written.
 """
 
@@ -27,15 +28,17 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 METADATA_KEY = "ipad_iqa"
 
 
-def shipped_weights_sha256() -> str:
-    """sha256 of the weights ``pyiqa.create_metric("ipad_clip")`` loads, from the registry."""
+def made_with() -> dict[str, str]:
+    """What the outputs depend on: the sha256 of the weights ``pyiqa.create_metric("ipad_clip")`` loads (from
+    the registry) and of the code that turns them into predictions."""
     sys.path.insert(0, str(ROOT))
+    from ipad_iqa.baselines import ipad_inference_code_sha256
     from ipad_iqa.registry import load_registry
 
     spec = load_registry()["ipad_clip"].weights
     if spec is None:
         raise SystemExit("ipad_clip has no registered weights; the outputs would come from a random network")
-    return spec.sha256
+    return {"weights_sha256": spec.sha256, "inference_code": ipad_inference_code_sha256()[:16]}
 
 
 @contextlib.contextmanager
@@ -66,13 +69,13 @@ def client(nb: nbformat.NotebookNode, work: Path, timeout: int) -> nbclient.Note
                                    resources={"metadata": {"path": str(work)}})
 
 
-def execute(path: Path, sha256: str) -> None:
+def execute(path: Path, stamp: dict[str, str]) -> None:
     """Run one notebook in a scratch folder and write it back with its outputs."""
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="ipad-iqa-nb-") as tmp, scratch_run(Path(tmp)) as work:
         client(nb, work, timeout=600).execute()
     _name_scratch_folder(nb, str(work))
-    nb.metadata[METADATA_KEY] = {"weights_sha256": sha256}
+    nb.metadata[METADATA_KEY] = stamp
     nbformat.validate(nb)
     nbformat.write(nb, path)
 
@@ -97,10 +100,10 @@ def main() -> None:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise SystemExit(f"no such notebook: {', '.join(missing)}")
-    sha256 = shipped_weights_sha256()
+    stamp = made_with()
     for path in paths:
         print(f"running {path.name} ...", file=sys.stderr)
-        execute(path, sha256)
+        execute(path, stamp)
         print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
 
 

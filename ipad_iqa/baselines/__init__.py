@@ -145,23 +145,29 @@ def method_fingerprint(name: str, config: DetectorConfig | None = None) -> str:
                      else f"CLIP weights {clip!r}")
     if not parts:
         parts.append("training-free" if variant is None else "no trained weights (random init)")
-    if ipad:  # an upgrade that changes how the maps are made changes the predictions, not the weights
-        parts.append(f"inference code {ipad_inference_code_sha256()[:16]}")
+    if ipad or base in trained.TRAINED_METHODS:  # an upgrade that changes how maps are made changes the
+        parts.append(f"inference code {ipad_inference_code_sha256()[:16]}")  # predictions, not the weights
     return ", ".join(parts)
 
 
 @cache
 def ipad_inference_code_sha256() -> str:
-    """sha256 over the sources that turn IPAD weights into predictions: the model package and the registry."""
+    """sha256 over the sources that turn trained weights into predictions: every file of the model package
+    (code, prompt vocabularies, tower configs), the trained networks and their loading, the pyiqa wrapper's
+    output handling, and the registry."""
     from ipad_iqa.registry import registry_path
 
-    model_dir = Path(__file__).resolve().parents[1] / "model"
+    package = Path(__file__).resolve().parents[1]
+    sources = [p for p in sorted((package / "model").rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    sources += [package / "baselines" / f for f in ("networks.py", "trained.py", "pyiqa_ipad.py")]
+    named = {p.relative_to(package).as_posix(): p for p in [*sources, package / "output.py"]}
+    named["registry.yaml"] = registry_path()
     digest = hashlib.sha256()
-    for path in [*sorted(model_dir.glob("*.py")), registry_path()]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name, path in named.items():
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "Detector", "DetectorConfig", "DetectorFactory", "Method",
-           "build_detector", "ipad_inference_code_sha256", "method_catalogue", "method_fingerprint", "output_from_maps", "output_from_probs",
-           "standard_comparison", "usable_variants"]
+           "build_detector", "ipad_inference_code_sha256", "method_catalogue", "method_fingerprint",
+           "output_from_maps", "output_from_probs", "standard_comparison", "usable_variants"]

@@ -25,7 +25,7 @@ class IPADArchConfig:
     n_ctx: int = 4  # learnable context tokens shared by every prompt
     n_state_tokens: int = 2  # learnable tokens per artifact state (clean, ghosting, flare, moire)
     # vocabulary name in objects.yaml. "agnostic" (one generic word, no per-image object weighting) for the
-    # embedded model, whose text tower ignores object words: its 20-object prompts change no metric by 1e-3
+    # embedded model, whose text tower ignores object words: its 20-object prompts change no metric by 2e-4
     # (docs/history.md); "default" (the paper's object-artifact prompts) for pretrained text towers.
     objects: str = "agnostic"
     object_temperature: float = 0.1  # softmax temperature of the per-image object weights
@@ -59,6 +59,8 @@ class IPADArchConfig:
                 raise ValueError(f"{name} {value!r} not in {allowed}")
         if self.adapter == "linear" and self.anchor_steering:
             raise ValueError("adapter 'linear' has no anchor steering; set anchor_steering: false")
+        if not 0 <= self.tile_overlap < self.tile_size:
+            raise ValueError(f"tile_overlap {self.tile_overlap} must be in [0, tile_size {self.tile_size})")
         if not all(0.0 <= w <= 1.0 for w in self.global_weights()):
             raise ValueError(f"global_weight {self.global_weight} outside [0, 1]")
 

@@ -61,8 +61,6 @@ class IPADCLIP(nn.Module):
         self.thresholds: Thresholds | None = None
         self.backbone = ClipBackbone(clip, cfg.resolve_tap_layers(len(clip.visual.transformer.resblocks)),
                                      conv_stem=cfg.conv_stem)
-        if cfg.tile_size % self.backbone.patch_size:
-            raise ValueError(f"tile_size {cfg.tile_size} is not a multiple of patch {self.backbone.patch_size}")
         objects = object_vocabulary(cfg.objects)
         dim = self.backbone.embed_dim
         if cfg.zero_shot:
@@ -86,6 +84,12 @@ class IPADCLIP(nn.Module):
         # v2: stride-4 maps; zero-shot has no trained decoder and keeps the patch grid
         self.dense = cfg.pyramid and not cfg.zero_shot
         self.map_stride = 4 if self.dense else self.backbone.patch_size
+        # inputs are padded, and tiles start, on multiples of both the patch and the map stride (ViT-L/14's
+        # 14-px patches and 4-px map cells: 28), so tile cells land exactly on the image-wide map grid
+        self.grid_step = math.lcm(self.backbone.patch_size, self.map_stride)
+        if cfg.tile_size % self.grid_step:
+            raise ValueError(f"tile_size {cfg.tile_size} is not a multiple of {self.grid_step} (the patch "
+                             f"{self.backbone.patch_size} and the map stride {self.map_stride})")
         if self.dense:
             detail = self.backbone.detail_channels
             if detail is None:  # a one-layer patch embedding: the head brings its own detail convolutions
@@ -182,7 +186,7 @@ class IPADCLIP(nn.Module):
                        ) -> IPADOutput:
         maps_size = maps_size or tuple(x.shape[-2:])
         h, w = x.shape[-2:]
-        p, tile = self.backbone.patch_size, self.cfg.tile_size
+        p, tile = self.grid_step, self.cfg.tile_size
         hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
         t = self.text_anchors()
         if not self.cfg.tiling:  # one resized view covers the whole image
@@ -215,8 +219,7 @@ class IPADCLIP(nn.Module):
                      ) -> Iterator[tuple[list[tuple[int, int]], torch.Tensor]]:
         """Native-scale tiles of ``x`` (padded extent ``hp`` x ``wp``), normalised, ``tile_batch`` at a time,
         with their top-left corners: what the tiled forward runs the backbone on."""
-        p, tile = self.backbone.patch_size, self.cfg.tile_size
-        overlap = self.cfg.tile_overlap
+        p, tile, overlap = self.grid_step, self.cfg.tile_size, self.cfg.tile_overlap
         positions = [(y, xx) for y in tile_starts(hp, tile, overlap, p) for xx in tile_starts(wp, tile, overlap, p)]
         for start in range(0, len(positions), self.cfg.tile_batch):
             chunk = positions[start: start + self.cfg.tile_batch]
@@ -224,14 +227,14 @@ class IPADCLIP(nn.Module):
             yield chunk, self.normalize(tiles)
 
     def _tiled(self, x: torch.Tensor, hp: int, wp: int, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global view for context and the tiles' object weights, plus native-scale tiles stitched on the map
-        grid.
+        """Global view for context (its map, and with an object vocabulary the tiles' object weights), plus
+        native-scale tiles stitched on the map grid.
 
         Returns the stitched grid and the class-token artifact probabilities (1,3) of the tiles: per class, those
         of the most confident tile, since the class token is trained on tile-size crops labelled by the artifact
         they hold.
         """
-        m, tile = self.map_stride, self.cfg.tile_size  # tiles start at whole patches, so at whole map cells
+        m, tile = self.map_stride, self.cfg.tile_size  # tiles start on the grid step, so at whole map cells
         glob = self.forward_views(self.global_view(x), t)
         anchors = image_anchors(t, glob.cls_emb, self.cfg.object_temperature)
 

@@ -1,7 +1,7 @@
 """Native-scale tiling: where tiles go and how their maps are blended.
 
-Tiles start on the patch grid of the whole image, so every tile's map cells coincide with cells of one
-image-wide grid and stitching is exact. Neighbouring tiles see different context and disagree; a seam is that
+Tiles start on a grid that is both the patch grid and the map grid of the whole image (multiples of both
+strides), so every tile's map cells coincide with cells of one image-wide grid and stitching is exact. Neighbouring tiles see different context and disagree; a seam is that
 disagreement squeezed into the width over which they cross-fade. So the tiles are spread evenly (every overlap
 as wide as the tile count allows, instead of a thin one beside a last tile pushed flush) and weighted by a
 raised cosine over the whole tile, which cross-fades smoothly over the full width of every overlap.
@@ -17,6 +17,10 @@ def tile_starts(length: int, tile: int, min_overlap: int, step: int) -> list[int
     """Start offsets, multiples of ``step``, of the fewest tiles that cover [0, length) with neighbours
     overlapping by at least ``min_overlap``; the tiles are spread as evenly as the step allows, the first at 0
     and the last flush with the end (``length`` and ``tile`` are multiples of ``step``)."""
+    if length % step or tile % step:
+        raise ValueError(f"length {length} and tile {tile} must be multiples of the step {step}")
+    if not 0 <= min_overlap < tile:
+        raise ValueError(f"min_overlap {min_overlap} must be in [0, tile {tile})")
     if length <= tile:
         return [0]
     span, max_stride = (length - tile) // step, max(1, (tile - min_overlap) // step)

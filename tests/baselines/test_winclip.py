@@ -102,6 +102,7 @@ def test_shipped_variant_fingerprint_and_other_weights_by_checkpoint(tmp_path: P
     # winclip runs the towers only; IPAD methods also depend on the code that makes their maps
     assert "inference code" not in method_fingerprint("winclip")
     assert method_fingerprint("ipad_clip").endswith(CODE)
+    assert method_fingerprint("ipad_ref").endswith(CODE)  # trained methods run the same model code
     shipped = build_detector("winclip")
     state = {k: v.clone() for k, v in shipped.model.state_dict().items()}
     key = "backbone.visual.proj"

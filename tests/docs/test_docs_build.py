@@ -109,13 +109,16 @@ def test_home_figure_script_reruns(tmp_path, docs_script):
 
 
 def test_home_caption_names_the_shipped_weights():
-    """The Home figure is remade whenever the weights change (make_home_figure.py); a caption that names other
-    weights shows a picture users will not get."""
+    """The Home figure is remade whenever the weights or the inference code change (make_home_figure.py); a
+    caption that names others shows a picture users will not get."""
+    from ipad_iqa.baselines import ipad_inference_code_sha256
     from ipad_iqa.registry import load_registry
 
     caption = (DOCS / "assets" / "home" / "caption.md").read_text(encoding="utf-8")
     assert load_registry()["ipad_clip"].weights.sha256[:16] in caption, (
         "docs/assets/home: made with other weights; run python docs/scripts/make_home_figure.py")
+    assert f"inference code `{ipad_inference_code_sha256()[:16]}`" in caption, (
+        "docs/assets/home: made with other inference code; run python docs/scripts/make_home_figure.py")
 
 
 def test_demo_table_matches_the_golden_record():
@@ -123,6 +126,11 @@ def test_demo_table_matches_the_golden_record():
     today: each row's numbers are the golden record's (tests/golden, checked against the model itself)."""
     import json
 
+    import numpy as np
+
+    from ipad_iqa import create_model
+
+    thresholds = create_model("ipad_clip").thresholds
     record = json.loads((ROOT / "tests" / "golden" / "ipad_clip_examples.json").read_text())["images"]
     rows = [line.split("|")[1:-1] for line in (DOCS / "assets" / "demo_table.md").read_text().splitlines()[2:]]
     assert sorted(cells[0].strip().strip("`") + ".jpg" for cells in rows) == sorted(record)
@@ -133,3 +141,5 @@ def test_demo_table_matches_the_golden_record():
         assert all(abs(a - b) <= 0.006 for a, b in zip(shown, expected, strict=True)), (
             f"{cells[0]}: demo table {shown} but the model gives {expected}; "
             "run make demo && python docs/scripts/make_demo_table.py")
+        # the flags follow the shipped thresholds, which calibration can move without moving the numbers
+        assert cells[5].strip() == thresholds.labels(np.array([golden["class_probs"]]))[0]

@@ -75,6 +75,27 @@ def test_tile_starts_cover_evenly_on_the_grid(length):
         assert (length - tile) / (len(gaps) - 1) > tile - overlap
 
 
+def test_tile_starts_reject_what_cannot_tile():
+    with pytest.raises(ValueError, match="multiples of the step"):
+        tile_starts(230, 224, 32, 16)
+    with pytest.raises(ValueError, match="min_overlap"):
+        tile_starts(448, 224, 224, 16)
+    with pytest.raises(ValueError, match="tile_overlap"):
+        create_model("ipad_clip_test", arch={"tile_overlap": 64})  # its tiles are 64 px
+
+
+def test_tiles_of_14_px_patches_land_on_the_4_px_map_grid():
+    """ViT-L/14 tiles with stride-4 maps: starts on multiples of 28, so no tile is pasted half a cell off."""
+    for length in (364, 700, 1092):
+        assert all(s % 4 == 0 and s % 14 == 0 for s in tile_starts(length, 336, 42, 28))
+
+
+def test_blend_window_is_a_raised_cosine():
+    w = blend_window(8, torch.float64, torch.device("cpu"))
+    profile = torch.sin(torch.pi * (torch.arange(8, dtype=torch.float64) + 0.5) / 8) ** 2
+    torch.testing.assert_close(w, profile[:, None] * profile[None, :])
+
+
 def test_tiles_cross_fade_over_the_whole_overlap():
     """Neighbouring tiles that disagree by a constant leave no step: the blend moves from one to the other
     smoothly across their whole overlap (an 8-cell linear ramp moved 1/8 of the difference per cell)."""
@@ -110,9 +131,11 @@ def test_anchors_cached_in_eval_and_fresh_in_train(model):
     model.eval()
 
 
-def test_object_agnostic_and_ablation_switches_build():
+def test_object_vocabulary_and_ablation_switches_build():
     x = torch.rand(1, 3, 64, 64)
-    for arch in ({"objects": "agnostic"}, {"use_adapters": False, "anchor_steering": False}):
+    assert create_model("ipad_clip_test").text_anchors().shape[1] == 1  # object-agnostic by default
+    assert create_model("ipad_clip_test", arch={"objects": "default"}).text_anchors().shape[1] == 20
+    for arch in ({"objects": "default"}, {"use_adapters": False, "anchor_steering": False}):
         out = create_model("ipad_clip_test", arch=arch)(x)
         assert out.score.shape == (1, 1)
 

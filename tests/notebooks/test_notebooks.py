@@ -30,11 +30,10 @@ def test_the_documented_notebooks_exist():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_committed_with_outputs_of_the_shipped_weights(path):
+def test_committed_with_outputs_of_the_shipped_weights(path, docs_script):
     """Outputs are stored for readers of the repository, made by `python docs/scripts/run_notebooks.py`: every
-    code cell ran, in order, without an error, with the weights ``ipad_clip`` loads today."""
-    from ipad_iqa.registry import load_registry
-
+    code cell ran, in order, without an error, with the weights ``ipad_clip`` loads today and today's
+    inference code."""
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
@@ -44,9 +43,9 @@ def test_committed_with_outputs_of_the_shipped_weights(path):
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
     assert "/tmp/ipad-iqa-nb-" not in path.read_text(encoding="utf-8"), (
         f"{path.name}: outputs name a run's scratch folder; run python docs/scripts/run_notebooks.py {path.name}")
-    made_with = nb.metadata.get("ipad_iqa", {}).get("weights_sha256")
-    assert made_with == load_registry()["ipad_clip"].weights.sha256, (
-        f"{path.name}: its outputs come from other weights; run python docs/scripts/run_notebooks.py {path.name}")
+    assert nb.metadata.get("ipad_iqa") == docs_script("run_notebooks").made_with(), (
+        f"{path.name}: its outputs come from other weights or inference code; "
+        f"run python docs/scripts/run_notebooks.py {path.name}")
 
 
 @pytest.mark.slow
