@@ -3,8 +3,11 @@
 Tiles start on a grid that is both the patch grid and the map grid of the whole image (multiples of both
 strides), so every tile's map cells coincide with cells of one image-wide grid and stitching is exact. Neighbouring tiles see different context and disagree; a seam is that
 disagreement squeezed into the width over which they cross-fade. So the tiles are spread evenly (every overlap
-as wide as the tile count allows, instead of a thin one beside a last tile pushed flush) and weighted by a
-raised cosine over the whole tile, which cross-fades smoothly over the full width of every overlap.
+as wide as the tile count allows, instead of a thin one beside a last tile pushed flush) and blended in two
+bands, as in multi-band image blending: each tile's detail (its map minus its mean) is weighted by a raised
+cosine over the whole tile, which cross-fades over the full width of every overlap, while the tiles' levels
+(their means) are interpolated linearly between tile centres, so a level that differs from tile to tile
+ramps over a whole tile rather than stepping within an overlap.
 """
 
 from __future__ import annotations
@@ -50,3 +53,20 @@ def global_view_size(height: int, width: int, tile: int, patch: int) -> tuple[in
     """Size of the whole-image view: long side = tile, aspect kept, both sides multiples of the patch."""
     scale = tile / max(height, width)
     return (max(patch, round(height * scale / patch) * patch), max(patch, round(width * scale / patch) * patch))
+
+
+def interpolation_matrix(centres: list[float], n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(n, len(centres)) weights of piecewise-linear interpolation at cell centres 0.5 .. n - 0.5 between
+    values placed at ``centres`` (ascending, in cells), constant beyond the first and last."""
+    pos = torch.arange(n, dtype=torch.float64) + 0.5
+    c = torch.tensor(centres, dtype=torch.float64)
+    a = torch.zeros(n, len(centres), dtype=torch.float64)
+    if len(centres) == 1:
+        a[:, 0] = 1
+        return a.to(dtype=dtype, device=device)
+    right = torch.searchsorted(c, pos).clamp(1, len(centres) - 1)
+    left = right - 1
+    t = ((pos - c[left]) / (c[right] - c[left])).clamp(0, 1)
+    a[torch.arange(n), left] = 1 - t
+    a[torch.arange(n), right] += t
+    return a.to(dtype=dtype, device=device)

@@ -9,7 +9,7 @@ from ipad_iqa import create_model
 from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.heads import fuse_probs
 from ipad_iqa.model.prompts import image_anchors
-from ipad_iqa.model.tiling import blend_window, tile_starts
+from ipad_iqa.model.tiling import blend_window, interpolation_matrix, tile_starts
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +226,40 @@ def test_tiled_class_token_is_the_most_confident_tiles():
     assert per_tile.shape[0] > 1
     expected = per_tile.softmax(-1)[:, 1:].amax(0, keepdim=True)
     torch.testing.assert_close(model(x).class_probs, expected)
+
+
+def test_interpolation_matrix_is_linear_between_centres_and_flat_beyond():
+    a = interpolation_matrix([4.5, 10.5], 14, torch.float64, torch.device("cpu"))
+    torch.testing.assert_close(a.sum(1), torch.ones(14, dtype=torch.float64))
+    assert a[4].tolist() == [1.0, 0.0] and a[10].tolist() == [0.0, 1.0]  # cell 4's centre is 4.5
+    assert a[7, 1] == pytest.approx(0.5)
+    assert a[:4, 0].eq(1).all() and a[11:, 1].eq(1).all()  # constant beyond the outer centres
+    assert interpolation_matrix([3.0], 5, torch.float64, torch.device("cpu")).eq(1).all()
+
+
+def test_tile_levels_ramp_between_tile_centres(model, monkeypatch):
+    """Tiles that disagree in level (here: alternately 0.1 and 0.9 everywhere) leave no block: the stitched map
+    ramps between tile centres, never by more than the level difference over the centres' spacing per cell."""
+    import dataclasses as dc
+
+    real = model.forward_views
+    count = iter(range(1000))
+
+    def levelled(views, t, anchors=None):
+        out = real(views, t, anchors)
+        probs = torch.full_like(out.probs, 0.5)
+        if anchors is None:  # the global view: flat, so every step below comes from the tiles
+            return dc.replace(out, probs=probs)
+        for i in range(views.shape[0]):
+            probs[i, 1] = 0.1 + 0.8 * (next(count) % 2)
+        return dc.replace(out, probs=probs)
+
+    monkeypatch.setattr(model, "forward_views", levelled)
+    hp = wp = 160  # 64-px tiles of the test variant: three per side
+    ys, xs = model.tile_grid(hp, wp)
+    with torch.no_grad():
+        grid, _ = model._tiled(torch.rand(1, 3, hp, wp), hp, wp, model.text_anchors())
+    spacing = (xs[1] - xs[0]) / model.map_stride
+    ghosting = grid[0, 1]
+    largest = max(ghosting.diff(dim=0).abs().max(), ghosting.diff(dim=1).abs().max())
+    assert largest <= 0.8 * (1 - model.cfg.global_weights()[0]) / spacing + 1e-5
