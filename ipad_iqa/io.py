@@ -74,9 +74,15 @@ def _pixel_limit(max_pixels: int) -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = previous
 
 
+def missing_reason(path: Path) -> str:
+    """Why a named input is not there, in the words of the ``error`` column: a file or folder path, or a
+    pattern (``expand_inputs`` keeps a pattern that matches nothing as it was given)."""
+    return "no file matches this pattern" if _GLOB_CHARS.intersection(str(path)) else "no such file or folder"
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise ImageLoadError(path, "file not found")
+        raise ImageLoadError(path, missing_reason(path))
     if path.is_dir():
         raise ImageLoadError(path, "is a directory with no image files in it")
     if path.stat().st_size == 0:

@@ -38,7 +38,7 @@ def test_zero_byte_file(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ImageLoadError, match=r"nope\.jpg: file not found"):
+    with pytest.raises(ImageLoadError, match=r"nope\.jpg: no such file or folder"):
         load_image(tmp_path / "nope.jpg")
 
 

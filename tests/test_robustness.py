@@ -233,7 +233,7 @@ def test_cli_on_a_folder_of_every_bad_file(tmp_path: Path) -> None:
                       tmp_path / "res.json")
     assert code == 3  # some inputs failed, the others were scored
     assert set(rows) == {*expected, "missing.png"}
-    assert "file not found" in rows["missing.png"]["error"]
+    assert rows["missing.png"]["error"] == "no such file or folder"
     for name, error in expected.items():
         row = rows[name]
         if error is None:

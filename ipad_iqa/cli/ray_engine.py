@@ -124,6 +124,7 @@ class ScoreActor:
         """Rows for paths or URIs, in order: URIs are copied to a temporary folder, then everything is scored
         by the single-process :func:`score_paths`, so loading, batching by size and errors are its own."""
         from ipad_iqa.cli.score import ScoreRow, score_paths
+        from ipad_iqa.io import missing_reason
 
         rows = [ScoreRow(item) for item in items]
         with tempfile.TemporaryDirectory(prefix="ipad-iqa-") as tmp:
@@ -132,7 +133,7 @@ class ScoreActor:
                 try:
                     local[i] = _fetch(item, Path(tmp), i) if URI_MARKER in item else Path(item)
                 except FileNotFoundError:
-                    rows[i].error = "file not found"  # the single-process wording for a missing file
+                    rows[i].error = missing_reason(Path(item))  # the single-process wording
                 except (OSError, ValueError) as err:  # pyarrow: unreachable store, unknown scheme
                     rows[i].error = f"cannot fetch: {err}"
             scored = score_paths(list(local.values()), self.scorer, batch_size=self.batch_size, progress=False,

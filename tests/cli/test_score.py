@@ -45,7 +45,7 @@ def test_folder_with_bad_files(parse, fake_scorer, image_folder: Path, tmp_path:
         if name in GOOD:
             assert row.error == "" and 0.0 <= float(row.score) <= 1.0
         else:
-            assert row.score == "" and BAD.get(name, "file not found") in row.error
+            assert row.score == "" and BAD.get(name, "no such file or folder") in row.error
     red = frame.iloc[0]
     assert float(red.ghosting) == pytest.approx(200 / 255, abs=1e-4)  # fake: probs are channel means
 
@@ -53,7 +53,7 @@ def test_folder_with_bad_files(parse, fake_scorer, image_folder: Path, tmp_path:
     # named relative to tmp_path, the folder common to all inputs (missing.png included)
     assert overlays == [f"good__{n.replace('/', '__')}.overlay.png" for n in sorted(GOOD)]
     assert Image.open(maps_dir / overlays[0]).mode == "RGB"
-    assert "missing.png" in table and "file not found" in table
+    assert "missing.png" in table and "no such file or folder" in table
 
 
 def test_identical_sizes_batched_and_results_independent(parse, fake_scorer, image_folder: Path,

@@ -69,7 +69,7 @@ def test_recipe_reads_uris_keeps_columns_and_never_drops_a_row(ray_cluster: Modu
         assert (got.error, got.flagged) == (row.error, row.flagged)
         np.testing.assert_array_equal([got.score, got.ghosting, got.flare, got.moire],
                                       [row.score, *row.class_probs])
-    assert frame["error"].iloc[-1] == "file not found" and np.isnan(frame["score"].iloc[-1])
+    assert frame["error"].iloc[-1] == "no such file or folder" and np.isnan(frame["score"].iloc[-1])
 
 
 def test_cuda_on_a_cluster_without_gpu_is_a_usage_error(ray_cluster: ModuleType, folder: Path,
