@@ -32,3 +32,12 @@ def test_documented_pyiqa_command_scores_a_photo() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     mean = re.search(r"'mean': (?:np\.float64\()?([0-9.]+)", done.stdout)
     assert mean and 0.0 <= float(mean.group(1)) <= 1.0, done.stdout
+
+
+def test_variant_table_lists_every_variant() -> None:
+    """docs/pyiqa.md's table of variants names each variant of registry.yaml, and nothing else."""
+    from ipad_iqa.registry import load_registry
+
+    page = (ROOT / "docs" / "pyiqa.md").read_text()
+    table = page[page.index("| name | backbone |"):].split("\n\n")[0]
+    assert set(re.findall(r"^\| `([a-z0-9_]+)` \|", table, flags=re.M)) == set(load_registry())
