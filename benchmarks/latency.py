@@ -64,27 +64,12 @@ def section_per_mp(runs: int, sizes: list[tuple[int, int]]) -> list[dict]:
         x = synthetic_image(h, w)
         t = summary(repeat(lambda x=x: metric(x), _runs_for(w, h, runs)))
         mp = w * h / 1e6
-        views = sum(v.shape[0] for v in views_of(metric.net.model, x))
+        views = sum(v.shape[0] for v in metric.net.model.views(x))
         rows.append({"width": w, "height": h, "mp": mp, "seconds": t, "s_per_mp": t["median"] / mp,
                      "views": views, "s_per_view": t["median"] / views})
         print(f"per_mp {w}x{h}: {t['median'] / mp:.3f} s/MP, {t['median'] / views * 1000:.1f} ms/view",
               file=sys.stderr)
     return rows
-
-
-def views_of(model, x: torch.Tensor) -> list[torch.Tensor]:
-    """The normalised views (in chunks of tile_batch) that IPADCLIP's forward runs the backbone on for x."""
-    from ipad_iqa.model.tiling import pad_to
-
-    p, tile = model.grid_step, model.cfg.tile_size
-    h, w = x.shape[-2:]
-    hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
-    if not model.cfg.tiling:
-        return [model.global_view(x)]
-    if hp <= tile and wp <= tile:
-        return [model.normalize(pad_to(x, hp, wp))]
-    hp, wp = max(hp, tile), max(wp, tile)
-    return [model.global_view(x), *(tiles for _, tiles in model.tile_batches(x, hp, wp))]
 
 
 def section_overhead(runs: int, sizes: list[tuple[int, int]]) -> list[dict]:
@@ -93,7 +78,7 @@ def section_overhead(runs: int, sizes: list[tuple[int, int]]) -> list[dict]:
     with torch.inference_mode():
         for w, h in sizes:
             x = synthetic_image(h, w)
-            views = views_of(model, x)
+            views = model.views(x)
             calls = {"full": lambda x=x: model(x), "score_only": lambda x=x: model(x, full_maps=False),
                      "backbone": lambda views=views: [model.backbone(v) for v in views]}
             times: dict[str, list[float]] = {k: [] for k in calls}

@@ -10,6 +10,7 @@ import torch
 from ipad_iqa.model.backbone import check_clip_source, create_clip
 from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.ipad_clip import IPADCLIP
+from ipad_iqa.model.prompts import prompt_vocabulary
 from ipad_iqa.registry import Variant, get_variant
 from ipad_iqa.thresholds import Thresholds
 from ipad_iqa.utils import typed_fields
@@ -39,6 +40,9 @@ def create_model(
     init_seed: seed of the random initialisation, so that untrained models are deterministic.
     """
     v = get_variant(variant) if isinstance(variant, str) else variant
+    if misplaced := sorted(set(arch or {}) & {"clip_weights", "head_weights", "random_init", "init_seed"}):
+        raise ValueError(f"{misplaced} are not arch options but arguments of their own: pass "
+                         f"{misplaced[0]}=... beside arch=, not inside it")
     # overrides arrive as YAML or Python values (NAME[key=value], pyiqa's arch=, train configs): typed here
     cfg = dataclasses.replace(v.arch, **typed_fields(IPADArchConfig, arch or {}, "arch option(s)"))
     if zero_shot is not None:
@@ -59,7 +63,9 @@ def create_model(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
         clip = create_clip(v.clip_model, clip_source, family=v.clip_pretrained)
-        model = IPADCLIP(clip, v.clip_model, cfg, v.mean, v.std)
+        # a tower built at random is ours to train: its token table keeps only the prompts' words
+        vocabulary = prompt_vocabulary() if clip_source is None else None
+        model = IPADCLIP(clip, v.clip_model, cfg, v.mean, v.std, text_vocabulary=vocabulary)
     if not cfg.zero_shot and not random_init and (head_weights is not None or v.weights is not None):
         path = resolve_weights(v.name, v.weights, head_weights)
         load_into(model, path, HEAD_PREFIXES)

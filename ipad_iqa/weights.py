@@ -151,6 +151,16 @@ def read_keys(path: str | os.PathLike) -> set[str]:
         raise WeightsError(f"{path}: not a readable safetensors checkpoint ({err})") from err
 
 
+def _compact_token_tables(state: dict[str, torch.Tensor], expected: Mapping[str, torch.Tensor]) -> None:
+    """Checkpoints written before text towers kept only their prompts' rows (``TextTower``) hold the whole
+    token table: take the model's rows from it, so that such a checkpoint still loads."""
+    for ids_key in [k for k in expected if k.endswith("token_ids") and k not in state]:
+        table = ids_key.removesuffix("token_ids") + "token_embedding.weight"
+        ids = expected[ids_key]
+        if table in state and state[table].shape[0] > int(ids.max()):
+            state[table], state[ids_key] = state[table][ids], ids
+
+
 def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes: tuple[str, ...],
               only: tuple[str, ...] | None = None) -> None:
     """Load a checkpoint into ``model`` after checking every key and shape.
@@ -166,6 +176,7 @@ def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes
     if only is not None:
         state = {k: v for k, v in state.items() if k.startswith(only)}
     expected = model.state_dict()
+    _compact_token_tables(state, expected)
     unexpected = sorted(set(state) - set(expected))
     missing = sorted(k for k in expected if k.startswith(required_prefixes) and k not in state)
     wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)

@@ -99,3 +99,15 @@ def test_users_do_not_see_the_test_variant_and_see_weights():
     assert set(listed) == set(variants) == set(load_registry()) - hidden
     for name, status in variants.items():
         assert (load_registry()[name].weights is not None) == status.startswith(("shipped", "downloaded")), status
+
+
+def test_shipped_weights_stay_small():
+    """Packaged weights travel with every install and clone: at most 40 MB each (the compact token table keeps
+    the embedded towers near 8 MB)."""
+    from ipad_iqa.weights import PACKAGE_DIR
+
+    shipped = {name: PACKAGE_DIR / v.weights.file for name, v in load_registry().items()
+               if v.weights is not None and v.weights.file}
+    assert shipped
+    for name, path in shipped.items():
+        assert path.stat().st_size <= 40e6, (name, path.stat().st_size)

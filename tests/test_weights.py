@@ -45,6 +45,21 @@ def test_round_trip_through_cache_with_sha256():
         torch.testing.assert_close(a, b)
 
 
+def test_checkpoint_with_the_whole_token_table_still_loads():
+    """A checkpoint written before the compact token table holds all 49,408 rows: the model keeps its own."""
+    src = _trained_like(4)
+    state = src.state_dict()
+    ids = state.pop("text.token_ids")
+    full = torch.zeros(49408, state["text.token_embedding.weight"].shape[1])
+    full[ids] = state["text.token_embedding.weight"]
+    state["text.token_embedding.weight"] = full
+    path = cache_dir() / "old.safetensors"
+    save_weights(state, path, {})
+    loaded = create_model("ipad_clip_test", head_weights=path)
+    torch.testing.assert_close(loaded.text.token_embedding.weight, src.text.token_embedding.weight)
+    torch.testing.assert_close(loaded.text_anchors(), src.eval().text_anchors())
+
+
 def test_head_only_checkpoint_loads():
     src = _trained_like(2)
     head = {k: v for k, v in src.state_dict().items() if k.startswith(HEAD_PREFIXES)}
@@ -155,3 +170,8 @@ def test_embedded_default_loads_offline_and_differs_from_random_init(monkeypatch
     random = create_model("ipad_clip", random_init=True)
     random_params = dict(random.named_parameters())
     assert all(not torch.equal(p, random_params[n]) for n, p in trained.named_parameters())
+
+
+def test_loader_arguments_inside_arch_are_named():
+    with pytest.raises(ValueError, match=r"\['head_weights'\] are not arch options.*beside arch="):
+        create_model("ipad_clip_test", arch={"head_weights": "x.safetensors"})

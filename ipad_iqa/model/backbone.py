@@ -129,9 +129,21 @@ def create_clip(model_name: str, pretrained: str | None, family: str | None = No
             return open_clip.create_model(model_name, pretrained=pretrained, require_pretrained=True,
                                           force_quick_gelu=quick_gelu)
     except Exception as err:  # open_clip raises many types (HTTP, hub, RuntimeError, KeyError)
-        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise BackboneError(f"could not load CLIP weights {pretrained!r} into {model_name}: {detail}; "
+        raise BackboneError(f"could not load CLIP weights {pretrained!r} into {model_name}: {_gist(err)}; "
                             f"clip_weights= takes a local open_clip checkpoint of {model_name}") from err
+
+
+def _gist(err: Exception, limit: int = 160) -> str:
+    """A library error in one short line: its first line (with the next, when the first ends in a colon, as
+    "Error(s) in loading state_dict:" does), cut to its first sentence when long (torch.load's advice on
+    ``weights_only`` runs to three sentences that do not apply to a file that is no checkpoint)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    text = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    if len(text) > limit:
+        text = text.split(". ")[0].rstrip(".")[:limit]
+    return text
 
 
 class ConvStem(nn.Module):

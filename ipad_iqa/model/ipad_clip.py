@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -54,7 +54,10 @@ class IPADCLIP(nn.Module):
     tower_prefixes: tuple[str, ...] = ("backbone.", "text.")
 
     def __init__(self, clip: nn.Module, model_name: str, cfg: IPADArchConfig,
-                 mean: tuple[float, float, float], std: tuple[float, float, float]):
+                 mean: tuple[float, float, float], std: tuple[float, float, float],
+                 text_vocabulary: Sequence[int] | None = None):
+        """``text_vocabulary``: token ids the text tower keeps (``TextTower``); None keeps a pretrained tower's
+        whole table."""
         super().__init__()
         self.cfg = cfg
         #: operating thresholds of the loaded weights (``ipad_iqa.thresholds``); None until weights carry them
@@ -69,7 +72,7 @@ class IPADCLIP(nn.Module):
             adapters = [AnchorAdapter(dim, cfg.adapter_reduction, False, False, cfg.steer_temperature)
                         for _ in self.backbone.tap_layers]
         else:
-            self.text = TextTower(clip)
+            self.text = TextTower(clip, text_vocabulary)
             if cfg.prompt_mode == "fixed":
                 self.prompts = FixedPrompts(self.text, objects)
             else:
@@ -186,19 +189,14 @@ class IPADCLIP(nn.Module):
                        ) -> IPADOutput:
         maps_size = maps_size or tuple(x.shape[-2:])
         h, w = x.shape[-2:]
-        p, tile = self.grid_step, self.cfg.tile_size
-        hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
+        plan, *extent = self.view_plan(h, w)
         t = self.text_anchors()
-        if not self.cfg.tiling:  # one resized view covers the whole image
-            view = self.forward_views(self.global_view(x), t)
-            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (h, w)
-        elif hp <= tile and wp <= tile:
-            view = self.forward_views(self.normalize(pad_to(x, hp, wp)), t)
-            grid, cls_probs, extent = view.probs, class_token_probs(view.cls_logits), (hp, wp)
+        if plan == "tiled":
+            grid, cls_probs = self._tiled(x, *extent, t)
         else:
-            hp, wp = max(hp, tile), max(wp, tile)
-            grid, cls_probs = self._tiled(x, hp, wp, t)
-            extent = (hp, wp)
+            (one,) = self.views(x)
+            view = self.forward_views(one, t)
+            grid, cls_probs = view.probs, class_token_probs(view.cls_logits)
         grid = gaussian_smooth(grid, self.cfg.smooth_sigma)
         class_probs, score = fuse_probs(cls_probs, grid, self.cfg.cls_weight, self.cfg.topk_ratio)
         if not full_maps:
@@ -209,6 +207,28 @@ class IPADCLIP(nn.Module):
         # Clamped in place and cropped as a view: the only full-size tensor made is the result.
         maps = F.interpolate(grid[:, 1:], size=size, mode="bilinear", align_corners=False).clamp_(0, 1)
         return IPADOutput(score, class_probs, maps[..., :out_h, :out_w])
+
+    def view_plan(self, h: int, w: int) -> tuple[str, int, int]:
+        """How an (h, w) image is read, and the extent its map grid covers: "global" (tiling off: the image
+        resized to one view), "single" (one view, padded to whole grid steps) or "tiled" (the global view for
+        context plus native-scale tiles over the padded image)."""
+        p, tile = self.grid_step, self.cfg.tile_size
+        hp, wp = math.ceil(h / p) * p, math.ceil(w / p) * p
+        if not self.cfg.tiling:
+            return "global", h, w
+        if hp <= tile and wp <= tile:
+            return "single", hp, wp
+        return "tiled", max(hp, tile), max(wp, tile)
+
+    def views(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The normalised views the backbone runs on for image x (tiles in chunks of ``tile_batch``): what an
+        image costs, and what the benchmarks time."""
+        plan, hp, wp = self.view_plan(*x.shape[-2:])
+        if plan == "global":
+            return [self.global_view(x)]
+        if plan == "single":
+            return [self.normalize(pad_to(x, hp, wp))]
+        return [self.global_view(x), *(tiles for _, tiles in self.tile_batches(x, hp, wp))]
 
     def global_view(self, x: torch.Tensor) -> torch.Tensor:
         """The whole image resized (aspect kept) to long side tile_size, normalised."""

@@ -9,6 +9,7 @@ anchors of image I are T_k(I) = sum_o w_o(I) t[k, o].
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -41,13 +42,26 @@ def object_vocabulary(name: str) -> tuple[str, ...]:
     return tuple(vocabularies[name])
 
 
-class TextTower(nn.Module):
-    """The open_clip text transformer, fed with token embeddings instead of token ids."""
+class UnknownWordError(ValueError):
+    """A prompt uses a word whose token has no row in the text tower's (compact) token table."""
 
-    def __init__(self, clip: nn.Module):
+
+class TextTower(nn.Module):
+    """The open_clip text transformer, fed with token embeddings instead of token ids.
+
+    ``vocabulary``: keep only these token ids' rows of the token table (``prompt_vocabulary``). A tower trained
+    from scratch only ever learns the rows of its prompts' words; the other 49k rows of the BPE vocabulary are
+    untrained noise that made up 60 % of a shipped checkpoint. The kept ids travel with the weights
+    (``token_ids``), and a word outside them is an ``UnknownWordError``, never a silent zero row.
+    """
+
+    def __init__(self, clip: nn.Module, vocabulary: Sequence[int] | None = None):
         super().__init__()
         src = clip.text if hasattr(clip, "text") else clip  # CustomTextCLIP vs CLIP
-        self.token_embedding = src.token_embedding
+        ids = None if vocabulary is None else torch.tensor(sorted(set(vocabulary)), dtype=torch.long)
+        self.register_buffer("token_ids", ids)  # None: the full BPE table, indexed by token id
+        self.token_embedding = src.token_embedding if ids is None else nn.Embedding.from_pretrained(
+            src.token_embedding.weight[ids].detach().clone(), freeze=False)
         self.positional_embedding = src.positional_embedding
         self.transformer = src.transformer
         self.ln_final = src.ln_final
@@ -57,7 +71,19 @@ class TextTower(nn.Module):
         self.width = int(self.token_embedding.weight.shape[1])
 
     def embed_ids(self, ids: list[int]) -> torch.Tensor:
-        return self.token_embedding(torch.tensor(ids, dtype=torch.long, device=self.token_embedding.weight.device))
+        device = self.token_embedding.weight.device
+        t = torch.tensor(ids, dtype=torch.long, device=device)
+        if self.token_ids is not None:
+            rows = torch.searchsorted(self.token_ids, t).clamp(max=len(self.token_ids) - 1)
+            unknown = self.token_ids[rows] != t
+            if unknown.any():
+                words = _bpe().decode(t[unknown].tolist()).split()
+                raise UnknownWordError(
+                    f"{' '.join(words)!r}: not in this text tower's {len(self.token_ids)}-token vocabulary (the "
+                    f"words of objects.yaml and the zero-shot phrases when it was built); a new word has no "
+                    f"trained embedding: train the model with it")
+            t = rows
+        return self.token_embedding(t)
 
     def forward(self, embeddings: torch.Tensor, eot_index: torch.Tensor) -> torch.Tensor:
         n, length, _ = embeddings.shape
@@ -70,8 +96,19 @@ class TextTower(nn.Module):
         return pooled @ self.text_projection
 
 
+@cache
 def _bpe() -> open_clip.tokenizer.SimpleTokenizer:
     return open_clip.tokenizer.SimpleTokenizer()
+
+
+def prompt_vocabulary() -> tuple[int, ...]:
+    """Every token id a prompt of this package can use: start and end tokens, the state words, the words of
+    every vocabulary in objects.yaml, and the zero-shot phrases with each of those objects (``TextTower``)."""
+    tok = _bpe()
+    objects = {o for name in yaml.safe_load(OBJECTS_FILE.read_text()) for o in object_vocabulary(name)}
+    texts = [*STATE_WORDS.values(), *objects,
+             *(phrase.format(o) for phrases in ZERO_SHOT_PHRASES.values() for phrase in phrases for o in objects)]
+    return tuple(sorted({tok.sot_token_id, tok.eot_token_id, *(i for text in texts for i in tok.encode(text))}))
 
 
 class LearnedPrompts(nn.Module):

@@ -49,6 +49,23 @@ def test_missing_clip_weights_file_named_first(monkeypatch: pytest.MonkeyPatch) 
     assert "/missing/ViT-B-16.bin" in message and "clip_weights=" in message and "\n" not in message
 
 
+@pytest.mark.parametrize(("content", "gist"), [(b"not a checkpoint" * 8, "Weights only load failed"),
+                                              (b"", "EOFError"), (None, "Error(s) in loading state_dict")])
+def test_unreadable_clip_weights_file_in_one_short_line(tmp_path: Path, content: bytes | None, gist: str) -> None:
+    """Garbage, an empty file or another model's state dict: one line naming the file and the gist of the
+    failure, without torch.load's advice to switch ``weights_only`` off."""
+    path = tmp_path / "ViT.bin"
+    if content is None:
+        torch.save({"not_a_clip_key": torch.zeros(2)}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(BackboneError) as err:
+        create_clip("ipad-clip-tiny", str(path))
+    message = str(err.value)
+    assert str(path) in message and gist in message and "clip_weights=" in message
+    assert "\n" not in message and "weights_only" not in message and len(message) < 400
+
+
 def test_uncached_tag_offline_fails_without_hub_call(hub_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(open_clip, "create_model", _never_build)
     with pytest.raises(BackboneError) as err:

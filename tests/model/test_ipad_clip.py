@@ -2,13 +2,16 @@
 
 import dataclasses
 
+import open_clip
 import pytest
 import torch
 
 from ipad_iqa import create_model
+from ipad_iqa.baselines import winclip
+from ipad_iqa.model.backbone import create_clip
 from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.heads import fuse_probs
-from ipad_iqa.model.prompts import image_anchors
+from ipad_iqa.model.prompts import TextTower, UnknownWordError, image_anchors, prompt_vocabulary
 from ipad_iqa.model.tiling import blend_window, interpolation_matrix, tile_starts
 
 
@@ -73,6 +76,20 @@ def test_tile_starts_cover_evenly_on_the_grid(length):
     assert not gaps or max(gaps) - min(gaps) <= step  # spread evenly, not a thin overlap beside a flush last tile
     if len(gaps) >= 2:  # the fewest tiles: one fewer could not keep the minimum overlap
         assert (length - tile) / (len(gaps) - 1) > tile - overlap
+
+
+@pytest.mark.parametrize(("size", "plan", "n_views"), [((50, 40), "single", 1), ((64, 64), "single", 1),
+                                                      ((100, 64), "tiled", 1 + 2), ((150, 170), "tiled", 1 + 3 * 4)])
+def test_views_are_what_the_forward_reads(model, size, plan, n_views):
+    """``views`` (what the latency benchmark times) follows the forward's own plan: one view up to a tile,
+    else the global view plus every tile, in chunks of ``tile_batch``."""
+    x = torch.rand(1, 3, *size)
+    assert model.view_plan(*size)[0] == plan
+    views = model.views(x)
+    assert sum(v.shape[0] for v in views) == n_views
+    assert all(v.shape[0] <= model.cfg.tile_batch for v in views)
+    ablation = create_model("ipad_clip_test", arch={"tiling": False})
+    assert ablation.view_plan(*size) == ("global", *size) and len(ablation.views(x)) == 1
 
 
 def test_tile_starts_reject_what_cannot_tile():
@@ -152,6 +169,31 @@ def test_separation_loss_is_differentiable(model):
     loss.backward()
     model.eval()
     assert model.prompts.state_tokens.grad is not None
+
+
+def test_compact_token_table_embeds_as_the_full_one():
+    """The trimmed table gives every prompt word the row the full table gives it."""
+    clip = create_clip("ipad-clip-tiny", None)
+    full, compact = TextTower(clip), TextTower(clip, prompt_vocabulary())
+    assert compact.token_embedding.weight.shape[0] == len(prompt_vocabulary()) < 100
+    ids = list(prompt_vocabulary())
+    torch.testing.assert_close(compact.embed_ids(ids), full.embed_ids(ids), rtol=0, atol=0)
+    assert "text.token_ids" in create_model("ipad_clip_test").state_dict()
+
+
+@pytest.mark.parametrize("arch", [{"objects": "default"}, {"objects": "agnostic"},
+                                  {"objects": "default", "prompt_mode": "fixed"}])
+def test_every_prompt_of_every_vocabulary_fits_the_compact_table(arch):
+    model = create_model("ipad_clip_test", arch=arch)
+    assert model.text.token_ids is not None
+    assert torch.isfinite(model.text_anchors()).all()
+    assert winclip.state_anchors(model).shape[0] == 4  # WinCLIP's phrases through the same tower
+
+
+def test_a_word_outside_the_compact_table_is_named():
+    model = create_model("ipad_clip_test")
+    with pytest.raises(UnknownWordError, match="umbrella.*not in this text tower"):
+        model.text.embed_ids(open_clip.tokenizer.SimpleTokenizer().encode("a photo of an umbrella"))
 
 
 @pytest.mark.slow
