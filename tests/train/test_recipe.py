@@ -216,3 +216,32 @@ def test_stop_reason_is_a_limit_only_when_steps_were_left(clean_pool, tmp_path, 
     cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path / "run", f"val_every={val_every}", limit))
     summary = train(cfg)
     assert (summary["steps"], summary["stop_reason"]) == (steps_done, reason)
+
+
+MACHINE_KEYS = {"data.shards", "data.val_shards", "data.clean_dir", "out_dir", "device"}
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in d.items():
+        if isinstance(value, dict):
+            out |= _flat(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def test_the_default_recipe_is_the_run_of_the_shipped_weights():
+    """configs/ipad_clip_s.yaml holds what trained the shipped weights (their metadata records the config): same
+    steps, budget, data and losses; only machine paths differ, and the config may state arch options whose
+    default has changed since."""
+    from ipad_iqa.registry import get_variant
+    from ipad_iqa.weights import read_metadata, resolve_weights
+
+    v = get_variant("ipad_clip")
+    recorded = _flat(read_metadata(resolve_weights(v.name, v.weights))["config"])
+    recipe = _flat(load_config(CONFIG.parents[1] / v.training_config).to_dict())
+    differ = {k: (recipe.get(k), recorded.get(k)) for k in set(recipe) | set(recorded)
+              if k not in MACHINE_KEYS and recipe.get(k) != recorded.get(k)
+              and not (k.startswith("arch.") and k not in recorded)}
+    assert not differ, f"recipe vs shipped weights: {differ}"
