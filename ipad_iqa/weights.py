@@ -7,6 +7,7 @@ is validated against the model before any tensor is copied, so a bad file never 
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -162,12 +163,14 @@ def _compact_token_tables(state: dict[str, torch.Tensor], expected: Mapping[str,
 
 
 def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes: tuple[str, ...],
-              only: tuple[str, ...] | None = None) -> None:
+              only: tuple[str, ...] | None = None, drop: tuple[str, ...] = ()) -> None:
     """Load a checkpoint into ``model`` after checking every key and shape.
 
     The file may hold the whole model or only its head; keys under ``required_prefixes`` must all be present.
     ``only``: load just the file's keys under these prefixes (e.g. the CLIP towers of another method's
     checkpoint, whose head does not fit this model) and ignore the rest of the file.
+    ``drop``: glob patterns of the file's keys to leave out, parameters this model no longer has; any other
+    key the model lacks is still an error.
     """
     state, meta = read_checkpoint(path)
     fmt = meta.get("format")
@@ -175,6 +178,7 @@ def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes
         raise WeightsError(f"{path}: format {fmt!r} is not {FORMAT!r}; not an ipad-iqa checkpoint")
     if only is not None:
         state = {k: v for k, v in state.items() if k.startswith(only)}
+    state = {k: v for k, v in state.items() if not any(fnmatch.fnmatchcase(k, pattern) for pattern in drop)}
     expected = model.state_dict()
     _compact_token_tables(state, expected)
     unexpected = sorted(set(state) - set(expected))

@@ -81,6 +81,9 @@ class NetworkConfig:
     # parameter prefixes that start fresh although init_weights is set: modules the file's model did not have
     # (e.g. ["decoder.", "dense_adapter."] to start IPAD-CLIP v2 from v1 weights)
     init_fresh: tuple[str, ...] = ()
+    # glob patterns of start-file keys that this model no longer has, left out of the load (e.g.
+    # ["adapters.*.strength"]: v1's anchor-steering strengths, for a model without anchor steering)
+    init_drop: tuple[str, ...] = ()
     seed: int = 0  # seed of the random initialisation (and, in training, of the data)
 
 
@@ -170,7 +173,8 @@ def load_start_weights(model: nn.Module, cfg: NetworkConfig, expect_sha256: str 
                              "(init_weights starts a whole model)")
         load_into(model, path, towers, only=towers)
     else:
-        load_into(model, path, tuple(p for p in model.head_prefixes if p not in cfg.init_fresh))
+        load_into(model, path, tuple(p for p in model.head_prefixes if p not in cfg.init_fresh),
+                  drop=cfg.init_drop)
 
 
 def load_trained(path: str | os.PathLike, arch: dict[str, Any] | None = None, device: str = "cpu",

@@ -30,7 +30,8 @@ class IPADArchConfig:
     objects: str = "agnostic"
     object_temperature: float = 0.1  # softmax temperature of the per-image object weights
     use_adapters: bool = True  # residual bottleneck adapters on tapped patch features
-    anchor_steering: bool = True  # pull patch features toward the anchors they match
+    # pull patch features toward the anchors they match (v1); v2 trains as well without it (docs/history.md)
+    anchor_steering: bool = False
     adapter_reduction: int = 4
     steer_temperature: float = 0.1
     smooth_sigma: float = 0.7  # Gaussian smoothing of the maps, in map cells

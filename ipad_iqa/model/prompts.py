@@ -101,6 +101,7 @@ def _bpe() -> open_clip.tokenizer.SimpleTokenizer:
     return open_clip.tokenizer.SimpleTokenizer()
 
 
+@cache  # read by every model built from scratch; the files it reads ship with the package
 def prompt_vocabulary() -> tuple[int, ...]:
     """Every token id a prompt of this package can use: start and end tokens, the state words, the words of
     every vocabulary in objects.yaml, and the zero-shot phrases with each of those objects (``TextTower``)."""

@@ -2,12 +2,13 @@
 
 Tiles start on a grid that is both the patch grid and the map grid of the whole image (multiples of both
 strides), so every tile's map cells coincide with cells of one image-wide grid and stitching is exact.
-Neighbouring tiles see different context and disagree; a seam is that disagreement squeezed into the width over which they cross-fade. So the tiles are spread evenly (every overlap
-as wide as the tile count allows, instead of a thin one beside a last tile pushed flush) and blended in two
-bands, as in multi-band image blending: each tile's detail (its map minus its mean) is weighted by a raised
-cosine over the whole tile, which cross-fades over the full width of every overlap, while the tiles' levels
-(their means) are interpolated linearly between tile centres, so a level that differs from tile to tile
-ramps over a whole tile rather than stepping within an overlap.
+Neighbouring tiles see different context and disagree; a seam is that disagreement squeezed into the width
+over which they cross-fade. So the tiles are spread evenly (every overlap as wide as the tile count allows,
+instead of a thin one beside a last tile pushed flush) and blended in two bands, as in multi-band image
+blending: each tile's detail (its map minus its mean) is weighted by a raised cosine over the whole tile,
+which cross-fades over the full width of every overlap, while the tiles' levels (their means) are
+interpolated linearly between tile centres, so a level that differs from tile to tile ramps over a whole
+tile rather than stepping within an overlap.
 """
 
 from __future__ import annotations

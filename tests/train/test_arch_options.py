@@ -55,7 +55,7 @@ def test_fixed_prompts_and_linear_adapters() -> None:
     assert torch.equal(model.adapters[0](patches, t[:, 0][None]), patches)  # identity at initialisation
 
 
-@pytest.mark.parametrize("bad", [{"adapter": "linear"}, {"prompt_mode": "free"}, {"adapter": "mlp"}])
+@pytest.mark.parametrize("bad", [{"adapter": "linear", "anchor_steering": True}, {"prompt_mode": "free"}, {"adapter": "mlp"}])
 def test_invalid_arch_options(bad: dict) -> None:
     with pytest.raises(ValueError):
         IPADArchConfig(**bad)

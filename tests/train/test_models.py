@@ -128,6 +128,24 @@ def test_init_weights_starts_the_whole_model(method: str, tiny_config, tmp_path)
     assert any(not torch.equal(cold.state_dict()[k], state[k]) for k in state if state[k].is_floating_point())
 
 
+def test_init_drop_leaves_out_parameters_the_model_no_longer_has(tiny_config, tiny_arch, tmp_path) -> None:
+    """A steering-off model starts from a file with anchor-steering strengths only when they are named."""
+    from ipad_iqa.train.loop import export_weights
+
+    src_cfg = tiny_config("ipad", tmp_path, tmp_path, arch={**tiny_arch["ipad"], "anchor_steering": True})
+    export_weights(build_model(src_cfg), tmp_path / "src.safetensors", src_cfg, {})
+    off = {**tiny_arch["ipad"], "anchor_steering": False}
+    start = str(tmp_path / "src.safetensors")
+    with pytest.raises(WeightsError, match="unexpected keys.*strength"):
+        build_model(tiny_config("ipad", tmp_path, tmp_path, arch=off, init_weights=start))
+    with pytest.raises(WeightsError, match=r"unexpected keys \['dense_adapter.strength'\]"):
+        build_model(tiny_config("ipad", tmp_path, tmp_path, arch=off, init_weights=start,
+                                init_drop=["adapters.*.strength"]))
+    model = build_model(tiny_config("ipad", tmp_path, tmp_path, arch=off, init_weights=start,
+                                    init_drop=["adapters.*.strength", "dense_adapter.strength"]))
+    assert not any(k.endswith("strength") for k in model.state_dict())
+
+
 def test_start_options_are_checked(tiny_config, tmp_path) -> None:
     cfg = tiny_config("ipad", tmp_path, tmp_path, init_towers="ipad_clip", init_weights="ipad_clip")
     with pytest.raises(ValueError, match="init_towers and init_weights both set"):
