@@ -1,1 +1,1 @@
-"""IPAD-CLIP: open_clip backbone wrapper, artifact-aware text anchors, anchor-steered heads and tiling."""
+"""IPAD-CLIP: open_clip backbone wrapper, artifact-aware text anchors, adapters, the stride-4 pyramid and tiling."""

@@ -1,4 +1,4 @@
-"""Anchor-steered adaptation of patch features, and the map/score read-out."""
+"""Adaptation of patch features (v1 also steers them toward the anchors), and the map/score read-out."""
 
 from __future__ import annotations
 

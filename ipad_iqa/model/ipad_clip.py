@@ -1,4 +1,4 @@
-"""IPAD-CLIP: artifact-aware text anchors steering CLIP patch features toward local artifacts."""
+"""IPAD-CLIP: CLIP image features, dense at stride 4 in v2, scored per pixel against artifact-aware text anchors."""
 
 from __future__ import annotations
 
@@ -174,8 +174,8 @@ class IPADCLIP(nn.Module):
         """Score a validated batch; each image is processed on its own so results never depend on the batch.
 
         The batch is moved to the model's device and dtype. ``full_maps=False`` skips the maps at input
-        resolution (960 MB for a 10000x8000 image): ``maps`` then holds the coarse (B,3,gh,gw) patch grid they
-        would be upsampled from. ``maps_size=(h, w)`` renders the maps at that size instead of the input's
+        resolution (960 MB for a 10000x8000 image): ``maps`` then holds the (B,3,gh,gw) map grid they would be
+        upsampled from (stride 4 for v2, the patch grid for v1 and zero-shot). ``maps_size=(h, w)`` renders the maps at that size instead of the input's
         (e.g. a display size), the same picture as resizing the full maps without ever making them. Score and
         class_probs are the same in every case.
         """
