@@ -1,7 +1,7 @@
 """Does the metric call a plain light flare? A probe of the flare class's false positives on clean images.
 
 On the clean images of a benchmark split it records each image's largest saturated blob (linear luminance
->= 0.92, the test the flare synthesizer uses to find the lights of a photo) and the metric's P(flare), then
+>= ``LIGHT_LUMINANCE``, the test the flare synthesizer uses to find the lights of a photo) and the metric's P(flare), then
 adds one plain light to every image (a saturating Gaussian spot shaped like a flare's core, radius 1-3 % of
 the short side, upper part of the frame; no glare, streaks or ghosts) and scores it again. A detector of
 flare, not of lights, leaves P(flare) where it was. Writes ``benchmarks/results/light_probe.json``.
@@ -24,15 +24,15 @@ from scipy.stats import spearmanr
 import ipad_iqa  # noqa: F401  (registers the metrics)
 from ipad_iqa.data.benchmark import read_manifest
 from ipad_iqa.data.synth.common import LUMA, linear_to_srgb, srgb_to_linear
+from ipad_iqa.data.synth.flare import LIGHT_LUMINANCE
 from ipad_iqa.io import load_image
 from ipad_iqa.output import ARTIFACT_CLASSES
 
-SATURATED = 0.92  # linear luminance of a light, as in ipad_iqa.data.synth.flare._scene_sources
 BLOB_BINS = ((0, 4, "no blob >= 4 px"), (4, 100, "largest blob 4-99 px"), (100, None, "largest blob >= 100 px"))
 
 
 def largest_saturated_blob(lin: np.ndarray) -> int:
-    labels, count = ndimage.label(lin @ LUMA >= SATURATED)
+    labels, count = ndimage.label(lin @ LUMA >= LIGHT_LUMINANCE)
     return int(np.bincount(labels.ravel())[1:].max()) if count else 0
 
 

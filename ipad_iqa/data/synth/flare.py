@@ -49,6 +49,8 @@ _SOURCE_TINTS = {"sun": (1.0, 0.95, 0.85), "sodium": (1.0, 0.7, 0.35), "led": (0
 # Anti-reflection coating tints of ghost reflections (green/magenta/amber/cyan are typical).
 # Halo and veil change smoothly, but saturated scene texture makes their visible change ragged: smooth more.
 _MASK_RULE = MaskRule(smooth_sigma=3.0)
+#: linear luminance from which a pixel counts as a light of the photo (a flare source to build on)
+LIGHT_LUMINANCE = 0.92
 # Sub-pixel resolution of the tabulated radial profiles.
 _TABLE_STEPS = 4
 _GHOST_TINTS = ((0.5, 1.0, 0.6), (1.0, 0.5, 0.9), (1.0, 0.75, 0.4), (0.5, 0.85, 1.0), (0.9, 0.9, 0.9))
@@ -116,7 +118,7 @@ class FlareParams:
 def _scene_sources(lin: np.ndarray, n: int, rng: np.random.Generator) -> list[tuple[float, float]]:
     """Centroids of up to ``n`` saturated blobs (the lamps/sun already in the picture), largest first."""
     lum = lin @ LUMA
-    bright = lum >= 0.92
+    bright = lum >= LIGHT_LUMINANCE
     labels, count = ndimage.label(bright)
     if count == 0:
         return []
