@@ -43,6 +43,7 @@ from ipad_iqa.data.datasets import to_item
 from ipad_iqa.data.perceptual import (
     V2_GHOSTING_MODES,
     InvisibleArtifactError,
+    clean_twin,
     mask_levels,
     one_thread_per_process,
     render_visible_sample,
@@ -256,8 +257,7 @@ def _render(job: Job) -> tuple[dict, list[tuple[str, bytes]]]:
     if label != "clean":
         row["mask"], row["reference"] = f"masks/{stem}", f"references/{stem}"
         if version == "v2":  # the twin the mask rule compared with: same canvas and finishing draws
-            twin = render_visible_sample(image, "clean", (*sample_seed(seed, index), sample.params["seed_attempt"]),
-                                         size)
+            twin = clean_twin(image, label, (*sample_seed(seed, index), sample.params["seed_attempt"]), size)
             mask = sample.mask
         else:
             twin = render_sample(image, "clean", sample_seed(seed, index), size)

@@ -15,6 +15,12 @@ difference), the same line for every class. The synthesizer's artifact is drawn 
 light (``lerp(clean, artifact, a)``: a flare's light, a ghost's opacity, a moire's modulation depth) until its
 JOD meets the target. A draw whose artifact cannot reach the target, or shows too few visible pixels, is
 redrawn, never labelled.
+
+Lights belong to the scene. A flare's canvas always gets plain lights (:class:`~ipad_iqa.data.synth.flare.SceneLights`:
+a sun or lamps, no glare) before synthesis, and the flare is synthesized around them, so its clean twin shows the
+lights and the mask marks what the lens added; the canvases of the other labels, clean included, get the same
+lights at ``LIGHT_RATE``. Measured before (``benchmarks/light_probe.py``): when only flare samples had a light,
+the model learned to call a plain light flare.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from scipy import ndimage
 from ipad_iqa.data.pipeline import DEFAULT_FINISH, FinishConfig, Sample, _scene_canvas, finish, prepare_canvas
 from ipad_iqa.data.synth import PARAMS, SYNTHESIZERS
 from ipad_iqa.data.synth.common import linear_to_srgb, srgb_to_linear
+from ipad_iqa.data.synth.flare import SceneLights
 from ipad_iqa.data.synth.ghosting import Scene
 
 VISIBLE, UNCERTAIN, INVISIBLE = 255, 128, 0
@@ -42,6 +49,9 @@ V2_GHOSTING_MODES: tuple[float, float, float, float] = (0.35, 0.15, 0.15, 0.35)
 # Largest fade factor per class. Light adds, so a flare may be brightened past its draw (a brighter source);
 # a ghost's opacity or a moire's modulation depth past the synthesizer's own maximum would not be physical.
 MAX_FADE: dict[str, float] = {"ghosting": 1.0, "flare": 4.0, "moire": 1.0}
+# Share of ghosting, moire and clean canvases given plain lights (a flare's canvas always has them): half, so a
+# light is common without flare while most clean photos still show the scene as taken.
+LIGHT_RATE = 0.5
 
 
 @dataclass(frozen=True)
@@ -207,31 +217,68 @@ class InvisibleArtifactError(ValueError):
     """No draw of the synthesizer reached a visible artifact of the wanted severity on this canvas."""
 
 
+@dataclass(frozen=True)
+class _Scene:
+    """What a sample's artifact is drawn on: the canvas (lights included), its finished twin and the streams."""
+
+    canvas: np.ndarray
+    twin: np.ndarray
+    finish_draws: dict
+    lights: SceneLights | None
+    streams: tuple[np.random.SeedSequence, ...]  # synthesis, finishing, reflected scene, severity
+
+
+def _scene(source: np.ndarray, label: str, seed: tuple[int, ...], size: int, cfg: FinishConfig) -> _Scene:
+    """Canvas, lights, synthesis draws, finishing, the reflected scene and the severity come from independent
+    child streams of ``seed`` (the lights' stream is the sixth, so the first five are as before lights)."""
+    canvas_ss, synth_ss, finish_ss, scene_ss, severity_ss, light_ss = np.random.SeedSequence(list(seed)).spawn(6)
+    canvas = prepare_canvas(source, size, np.random.default_rng(canvas_ss), cfg)
+    rng = np.random.default_rng(light_ss)
+    lights = None
+    if rng.random() < LIGHT_RATE or label == "flare":
+        lights = SceneLights.sample(canvas, rng)
+        canvas = lights.add_to(canvas)
+    twin, draws = finish(canvas, np.random.default_rng(finish_ss), cfg)
+    return _Scene(canvas, twin, draws, lights, (synth_ss, finish_ss, scene_ss, severity_ss))
+
+
+def _scene_params(scene: _Scene) -> dict:
+    return {"finish": scene.finish_draws} | ({} if scene.lights is None else {"lights": scene.lights.to_json()})
+
+
+def clean_twin(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,
+               cfg: FinishConfig = DEFAULT_FINISH) -> Sample:
+    """The clean twin of the ``label`` sample of ``seed``: its canvas and lights through the same finishing draws,
+    what the mask rule compared with. For ``label="clean"`` it is that clean sample."""
+    scene = _scene(source, label, seed, size, cfg)
+    return Sample(image=scene.twin, mask=np.zeros(scene.canvas.shape[:2], np.uint8), label="clean", severity=0.0,
+                  params=_scene_params(scene), jod=10.0)
+
+
 def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,
                           severity_range: tuple[float, float] = (0.0, 1.0), cfg: FinishConfig = DEFAULT_FINISH,
                           rule: VisibilityRule = DEFAULT_RULE,
                           synth_options: Mapping[str, Mapping[str, Any]] | None = None,
                           scene: Scene | None = None) -> Sample:
-    """IPAD-Synth v2 sample: canvas -> strong synthesis -> fade to the severity's JOD -> finishing, with the
-    three-level visibility mask; deterministic in ``seed``.
+    """IPAD-Synth v2 sample: canvas and lights -> strong synthesis -> fade to the severity's JOD -> finishing,
+    with the three-level visibility mask; deterministic in ``seed``. Its twin is :func:`clean_twin`.
 
-    Canvas, synthesis draws, finishing, the reflected scene and the severity come from independent child
-    streams of ``seed``; the clean twin is the canvas through the same finishing draws, so it is exactly what
-    ``label="clean"`` gives for the same seed. Raises :class:`InvisibleArtifactError` when ``max_draws`` draws
-    of the synthesizer all fail to reach the target (e.g. ghosting on a featureless sky).
+    Raises :class:`InvisibleArtifactError` when ``max_draws`` draws of the synthesizer all fail to reach the
+    target (e.g. ghosting on a featureless sky).
     """
-    options = (synth_options or {}).get(label, {})
-    canvas_ss, synth_ss, finish_ss, scene_ss, severity_ss = np.random.SeedSequence(list(seed)).spawn(5)
-    canvas = prepare_canvas(source, size, np.random.default_rng(canvas_ss), cfg)
-    twin, draws = finish(canvas, np.random.default_rng(finish_ss), cfg)
     if label == "clean":
-        return Sample(image=twin, mask=np.zeros(canvas.shape[:2], np.uint8), label=label, severity=0.0,
-                      params={"finish": draws}, jod=10.0)
+        return clean_twin(source, label, seed, size, cfg)
+    options = (synth_options or {}).get(label, {})
+    base = _scene(source, label, seed, size, cfg)
+    canvas, twin = base.canvas, base.twin
+    synth_ss, finish_ss, scene_ss, severity_ss = base.streams
     severity = float(np.random.default_rng(severity_ss).uniform(*severity_range))
     target = rule.jod_at(severity)
     synth = SYNTHESIZERS[label]
     if label == "ghosting" and scene is not None:
         synth = partial(synth, scene=cache(partial(_scene_canvas, scene, size, scene_ss, cfg)))
+    if label == "flare":
+        synth = partial(synth, lights=base.lights)
 
     def finished(image: np.ndarray) -> np.ndarray:
         return finish(image, np.random.default_rng(finish_ss), cfg)[0]
@@ -256,6 +303,6 @@ def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...],
             f"{label}: no visible draw at JOD {target:.2f} (severity {severity:.2f}) in {rule.max_draws} draws")
     _, faded, mask, params = best
     params |= {"fade": round(faded.fade, 6), "target_jod": round(target, 4),
-               "visible_fraction": round(float((mask == VISIBLE).mean()), 6), "finish": draws}
+               "visible_fraction": round(float((mask == VISIBLE).mean()), 6)} | _scene_params(base)
     return Sample(image=faded.image, mask=mask, label=label, severity=rule.severity_of(faded.jod), params=params,
                   jod=faded.jod)

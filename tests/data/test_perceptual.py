@@ -8,9 +8,11 @@ import torch
 
 from ipad_iqa.data.perceptual import (
     DEFAULT_RULE,
+    LIGHT_RATE,
     UNCERTAIN,
     VISIBLE,
     InvisibleArtifactError,
+    clean_twin,
     fade_to_jod,
     jod_loss_to_jnd,
     predict_visibility,
@@ -91,10 +93,31 @@ def test_rendered_sample_is_visible_deterministic_and_its_twin_is_the_clean_rend
     assert (a.mask == VISIBLE).sum() >= DEFAULT_RULE.min_visible_pixels
     assert DEFAULT_RULE.jod_at_1 - 0.3 <= a.jod <= DEFAULT_RULE.jod_at_0 + 0.3
     assert a.severity == pytest.approx(DEFAULT_RULE.severity_of(a.jod))
-    twin = render_visible_sample(src, "clean", (1, 2), 128)
+    twin = clean_twin(src, "flare", (1, 2), 128)
     assert twin.jod == 10.0 and not twin.mask.any()
     _, jod = predict_visibility(a.image, twin.image)
     assert jod == pytest.approx(a.jod, abs=1e-4)
+    clean = render_visible_sample(src, "clean", (1, 2), 128)
+    np.testing.assert_array_equal(clean.image, clean_twin(src, "clean", (1, 2), 128).image)
+
+
+def test_a_flare_builds_on_lights_of_its_scene_and_its_twin_shows_them(photos) -> None:
+    src = photos["rocket"]
+    s = render_visible_sample(src, "flare", (5,), 128, severity_range=(0.5, 0.5))
+    lights = s.params["lights"]
+    assert s.params["sources"] == [[y / 128, x / 128] for y, x in lights["centres"]]
+    assert (s.params["variant"], s.params["light"]) == (lights["variant"], lights["light"])
+    twin = clean_twin(src, "flare", (5,), 128).image
+    y, x = (round(v) for v in lights["centres"][0])
+    assert twin[y, x].min() >= 200  # the light is in the scene, saturated, not only in the artifact image
+
+
+def test_lights_are_as_common_without_flare_as_the_rate_says(photos) -> None:
+    src = photos["coffee"]
+    n = 200
+    lit = sum("lights" in clean_twin(src, "clean", (i,), 64).params for i in range(n))
+    assert abs(lit / n - LIGHT_RATE) <= 4 * (LIGHT_RATE * (1 - LIGHT_RATE) / n) ** 0.5
+    assert all("lights" in clean_twin(src, "flare", (i,), 64).params for i in range(20))
 
 
 def test_a_canvas_without_anything_to_ghost_is_refused() -> None:

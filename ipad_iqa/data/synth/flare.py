@@ -4,6 +4,9 @@ Physical model (per light source at pixel ``p``; ``D`` is the image's short side
 
 * **Core**: the source itself, a saturating Gaussian spot. It is placed on the brightest saturated blob of the
   scene when there is one (flare needs a light source), otherwise a source is added (sun by day, lamps by night).
+  Given :class:`SceneLights`, the flare builds on those lights instead and adds no core of its own: the light
+  belongs to the scene (IPAD-Synth v2 puts it into the canvas, so the clean twin shows it too) and the flare is
+  what the lens adds around it.
 * **Scattering glare**: a Lorentzian-like PSF tail ``(1 + (r / r_h)^2)^-k`` whose radius grows with wavelength
   (chromatic spread: red halo wider than blue), modulated by fine angular rays (scratches and dust on the front
   element scatter light into thin radial rays).
@@ -22,7 +25,7 @@ luminance contribution after saturation, thresholded at ``min(2/255, t_90)`` (se
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -51,6 +54,8 @@ _SOURCE_TINTS = {"sun": (1.0, 0.95, 0.85), "sodium": (1.0, 0.7, 0.35), "led": (0
 _MASK_RULE = MaskRule(smooth_sigma=3.0)
 #: linear luminance from which a pixel counts as a light of the photo (a flare source to build on)
 LIGHT_LUMINANCE = 0.92
+# Peak linear gain of a source's core: three times white, so the spot saturates out to about its radius.
+_CORE_GAIN = 3.0
 # Sub-pixel resolution of the tabulated radial profiles.
 _TABLE_STEPS = 4
 _GHOST_TINTS = ((0.5, 1.0, 0.6), (1.0, 0.5, 0.9), (1.0, 0.75, 0.4), (0.5, 0.85, 1.0), (0.9, 0.9, 0.9))
@@ -138,6 +143,50 @@ def _new_source(shape: tuple[int, int], night: bool, rng: np.random.Generator) -
     return float(y), float(rng.uniform(0.05, 0.95) * w)
 
 
+def _core(r: np.ndarray, radius_px: float) -> np.ndarray:
+    """Radial profile of a light's core (linear, before its colour): a saturating Gaussian spot."""
+    return _CORE_GAIN * np.exp(-((r / radius_px) ** 2))
+
+
+@dataclass(frozen=True)
+class SceneLights:
+    """Plain lights of a scene as a clean lens shows them: saturated spots with a source's size and colour, no
+    glare, streaks or ghosts. Drawn like a flare's sources (the sun by day, one to three lamps at night, on a
+    light of the photo when it has one), so a light alone says nothing about whether a flare is there."""
+
+    variant: str  # "day" or "night"
+    light: str  # key of _SOURCE_TINTS
+    core_radius: float  # fraction of the short side
+    centres: tuple[tuple[float, float], ...]  # (y, x) in pixels
+
+    @classmethod
+    def sample(cls, image: np.ndarray, rng: np.random.Generator) -> SceneLights:
+        """Lights for ``image`` (float sRGB): on its own saturated blobs with probability 0.85 (as a flare's
+        ``use_scene_source``), wherever a sun or a lamp plausibly is otherwise."""
+        night = bool(rng.random() < 0.5)
+        n = int(rng.integers(1, 4)) if night else 1
+        light = str(rng.choice(["sodium", "led"])) if night else "sun"
+        core_radius = loguniform(rng, 0.004, 0.012) if night else loguniform(rng, 0.01, 0.03)
+        centres = _scene_sources(srgb_to_linear(as_rgb(image)), n, rng) if rng.random() < 0.85 else []
+        while len(centres) < n:
+            centres.append(_new_source(image.shape[:2], night, rng))
+        return cls("night" if night else "day", light, core_radius, tuple(centres))
+
+    def add_to(self, image: np.ndarray) -> np.ndarray:
+        """``image`` (float sRGB) with the lights added in linear light and clipped like a sensor."""
+        h, w = image.shape[:2]
+        yy, xx = np.ogrid[:h, :w]
+        radius_px = self.core_radius * min(h, w)
+        spots = sum(_core(np.sqrt((yy - y) ** 2 + (xx - x) ** 2, dtype=np.float32), radius_px)
+                    for y, x in self.centres)
+        tint = np.asarray(_SOURCE_TINTS[self.light], np.float32)
+        return linear_to_srgb(srgb_to_linear(as_rgb(image)) + spots[..., None] * tint)
+
+    def to_json(self) -> dict:
+        """For a sample's params (centres in pixels of the canvas they were drawn for)."""
+        return asdict(self) | {"centres": [[round(y, 2), round(x, 2)] for y, x in self.centres]}
+
+
 def _ray_table(rng: np.random.Generator, n: int = 1024) -> np.ndarray:
     """Random angular modulation in [0, 1]: many thin rays of random strength around the source."""
     spec = rng.normal(size=n // 2 + 1) + 1j * rng.normal(size=n // 2 + 1)
@@ -156,8 +205,9 @@ def _polygon_radius(theta: np.ndarray, n: int, rotation: float) -> np.ndarray:
 
 
 def _source_layer(shape: tuple[int, int], p: tuple[float, float], gain: float, prm: FlareParams,
-                  rays: np.ndarray) -> np.ndarray:
-    """Core, glare, streaks and veil of one source, (H, W, 3) linear, before the light's colour.
+                  rays: np.ndarray, core: bool = True) -> np.ndarray:
+    """Core (unless the light is already in the scene), glare, streaks and veil of one source, (H, W, 3)
+    linear, before the light's colour.
 
     All profiles are radial (or, for spikes, functions of the distance to a line), so they are tabulated once
     on a 1/4-px grid and looked up: this keeps a 512 px flare at a few milliseconds per source.
@@ -172,8 +222,8 @@ def _source_layer(shape: tuple[int, int], p: tuple[float, float], gain: float, p
     rt = np.arange(ridx.max() + 1, dtype=np.float32) / _TABLE_STEPS
     ray = 1.0 + prm.ray_amount * (rays[((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * (rays.size - 1))
                                         .astype(np.int32)] - 0.5)
-    base = 3.0 * np.exp(-((rt / (prm.core_radius * d)) ** 2)) + prm.veil_gain * np.exp(
-        -0.5 * (rt / (prm.veil_sigma * d)) ** 2)
+    veil = prm.veil_gain * np.exp(-0.5 * (rt / (prm.veil_sigma * d)) ** 2)
+    base = _core(rt, prm.core_radius * d) + veil if core else veil
     # An n-blade aperture gives n spikes (n/2 lines through the source) for even n, 2n spikes (n lines) for odd n.
     n_lines = prm.n_blades // 2 if prm.n_blades % 2 == 0 else prm.n_blades
     ridge = np.exp(-0.5 * (np.arange(8 * _TABLE_STEPS, dtype=np.float32) / _TABLE_STEPS / prm.streak_width_px) ** 2)
@@ -216,14 +266,21 @@ def _ghost_layer(shape: tuple[int, int], p: tuple[float, float], prm: FlareParam
     return out
 
 
-def synthesize(image: np.ndarray, rng: np.random.Generator, params: FlareParams | None = None) -> SynthResult:
-    """Add a lens flare to ``image`` (see module docstring for the model and the mask rule)."""
+def synthesize(image: np.ndarray, rng: np.random.Generator, params: FlareParams | None = None,
+               lights: SceneLights | None = None) -> SynthResult:
+    """Add a lens flare to ``image`` (see module docstring for the model and the mask rule); with ``lights``
+    (already in ``image``), the flare of those lights, whose kind, number and size then replace the params'."""
     src = as_rgb(image)
     prm = params if params is not None else FlareParams.sample(rng)
     lin = srgb_to_linear(src)
     shape = src.shape[:2]
     night = prm.variant == "night"
-    sources = _scene_sources(lin, prm.n_sources, rng) if prm.use_scene_source else []
+    if lights is not None:
+        prm = replace(prm, variant=lights.variant, light=lights.light, core_radius=lights.core_radius,
+                      n_sources=len(lights.centres), use_scene_source=True)
+        sources = list(lights.centres)
+    else:
+        sources = _scene_sources(lin, prm.n_sources, rng) if prm.use_scene_source else []
     while len(sources) < prm.n_sources:
         sources.append(_new_source(shape, night, rng))
     rays = _ray_table(rng)
@@ -231,7 +288,7 @@ def synthesize(image: np.ndarray, rng: np.random.Generator, params: FlareParams 
     flare = np.zeros_like(lin)
     for i, p in enumerate(sources):
         gain = prm.intensity * (0.6**i)
-        flare += _source_layer(shape, p, gain, prm, rays) * tint
+        flare += _source_layer(shape, p, gain, prm, rays, core=lights is None) * tint
         if i == 0:
             flare += _ghost_layer(shape, p, prm) * tint * prm.intensity
     out = linear_to_srgb(lin + flare)
