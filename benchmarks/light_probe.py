@@ -2,11 +2,11 @@
 
 On the clean images of a benchmark split it records each image's largest saturated blob (linear luminance
 >= ``LIGHT_LUMINANCE``, the test the flare synthesizer uses to find the lights of a photo) and the metric's P(flare), then
-adds one plain light to every image (a saturating Gaussian spot shaped like a flare's core, radius 1-3 % of
-the short side, upper part of the frame; no glare, streaks or ghosts) and scores it again. A detector of
-flare, not of lights, leaves P(flare) where it was. Writes ``benchmarks/results/light_probe.json``.
+adds plain lights to every image (``SceneLights``, as IPAD-Synth v2 draws them: a sun or lamps, a saturated spot
+shaped like a flare's core, no glare, streaks or ghosts) and scores it again. A detector of flare, not of
+lights, leaves P(flare) where it was. Writes ``benchmarks/results/light_probe.json``.
 
-    python benchmarks/light_probe.py BENCH [--split test] [--metric ipad_clip] [--seed 0]
+    python benchmarks/light_probe.py BENCH [--split test] [--metric ipad_clip] [--weights W] [--seed 0]
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from scipy.stats import spearmanr
 
 import ipad_iqa  # noqa: F401  (registers the metrics)
 from ipad_iqa.data.benchmark import read_manifest
-from ipad_iqa.data.synth.common import LUMA, linear_to_srgb, srgb_to_linear
-from ipad_iqa.data.synth.flare import LIGHT_LUMINANCE
+from ipad_iqa.data.synth.common import LUMA, srgb_to_linear
+from ipad_iqa.data.synth.flare import LIGHT_LUMINANCE, SceneLights
 from ipad_iqa.io import load_image
 from ipad_iqa.output import ARTIFACT_CLASSES
 
@@ -34,16 +34,6 @@ BLOB_BINS = ((0, 4, "no blob >= 4 px"), (4, 100, "largest blob 4-99 px"), (100, 
 def largest_saturated_blob(lin: np.ndarray) -> int:
     labels, count = ndimage.label(lin @ LUMA >= LIGHT_LUMINANCE)
     return int(np.bincount(labels.ravel())[1:].max()) if count else 0
-
-
-def add_light(lin: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One plain light: the core of a flare source (3x saturation at its centre) and nothing else."""
-    h, w = lin.shape[:2]
-    y, x = rng.uniform(0.1, 0.6) * h, rng.uniform(0.1, 0.9) * w
-    radius = rng.uniform(0.01, 0.03) * min(h, w)
-    yy, xx = np.ogrid[:h, :w]
-    core = 3.0 * np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / radius**2)
-    return lin + core[..., None].astype(np.float32)
 
 
 def group(rows: list[dict], key: str) -> dict[str, float]:
@@ -56,20 +46,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("bench", help="a benchmark folder (ipad-iqa make-benchmark)")
     ap.add_argument("--split", default="test")
     ap.add_argument("--metric", default="ipad_clip")
+    ap.add_argument("--weights", help="trained weights for the metric (default: its registered ones)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the added lights")
     args = ap.parse_args(argv)
     rows = read_manifest(args.bench, split=args.split, labels=["clean"])
     if not rows:
         print(f"no clean {args.split} images in {args.bench}", file=sys.stderr)
         return 2
-    metric = pyiqa.create_metric(args.metric, device="cpu")
+    extra = {"head_weights": args.weights} if args.weights else {}
+    metric = pyiqa.create_metric(args.metric, device="cpu", **extra)
     flare = ARTIFACT_CLASSES.index("flare")
     rng = np.random.default_rng(args.seed)
     records = []
     for row in rows:
         x = load_image(row.image)
-        lin = srgb_to_linear(x.permute(1, 2, 0).numpy())
-        lit = torch.from_numpy(linear_to_srgb(add_light(lin, rng))).permute(2, 0, 1)
+        image = x.permute(1, 2, 0).numpy()
+        lit = torch.from_numpy(SceneLights.sample(image, rng).add_to(image)).permute(2, 0, 1)
+        lin = srgb_to_linear(image)
         with torch.no_grad():
             before, after = metric(torch.stack([x, lit]), return_maps=True).class_probs[:, flare].tolist()
         records.append({"image": row.key, "largest_blob_px": largest_saturated_blob(lin),
@@ -80,14 +73,15 @@ def main(argv: list[str] | None = None) -> int:
         if sel:
             by_blob[name] = {"before": group(sel, "p_flare"), "with_light": group(sel, "p_flare_with_light")}
     rho = spearmanr([r["largest_blob_px"] for r in records], [r["p_flare"] for r in records])
-    data = {"benchmark": str(args.bench), "split": args.split, "metric": args.metric, "seed": args.seed,
+    data = {"benchmark": str(args.bench), "split": args.split, "metric": args.metric,
+            "weights": args.weights or "registered", "seed": args.seed,
             "all": {"before": group(records, "p_flare"), "with_light": group(records, "p_flare_with_light")},
             "by_largest_blob": by_blob,
             "spearman_blob_vs_p_flare": {"rho": round(float(rho.statistic), 4), "p": float(rho.pvalue)},
             "images": records}
     for name, part in [("all clean", data["all"]), *by_blob.items()]:
         b, a = part["before"], part["with_light"]
-        print(f"{name:24s} n={b['n']:3d}  P(flare) {b['mean']:.3f} -> {a['mean']:.3f} with a plain light; "
+        print(f"{name:24s} n={b['n']:3d}  P(flare) {b['mean']:.3f} -> {a['mean']:.3f} with plain lights; "
               f"share > 0.5 {b['share_above_0.5']:.2f} -> {a['share_above_0.5']:.2f}")
     print(f"Spearman(largest blob, P(flare)) = {rho.statistic:.3f} (p = {rho.pvalue:.1e})")
     write_results("light_probe", data)
