@@ -41,6 +41,7 @@ from torch.utils.data import Dataset
 
 from ipad_iqa.data.datasets import to_item
 from ipad_iqa.data.perceptual import (
+    LIGHT_RATE,
     V2_GHOSTING_MODES,
     InvisibleArtifactError,
     clean_twin,
@@ -110,6 +111,8 @@ class BenchmarkSpec:
             del data["reflection_scene"]
         if self.version == "v1":  # v1 folders were written before versions existed
             del data["version"]
+        else:  # v2's share of lit canvases shapes its bytes; a v2 folder written before scene lights has none
+            data["light_rate"] = LIGHT_RATE
         return data
 
     @property

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from ipad_iqa.cli.main import main
-from ipad_iqa.data.perceptual import DEFAULT_RULE, VISIBLE, predict_visibility
+from ipad_iqa.data.perceptual import DEFAULT_RULE, LIGHT_RATE, VISIBLE, predict_visibility
 
 pytest.importorskip("pycvvdp")
 
@@ -32,6 +32,7 @@ def _read(path: Path) -> np.ndarray:
 def test_v2_manifest_masks_and_twins(bench: Path) -> None:
     spec = json.loads((bench / "benchmark.json").read_text())
     assert spec["version"] == "v2" and spec["reflection_scene"] == "other"
+    assert spec["light_rate"] == LIGHT_RATE  # a v2 folder written before scene lights differs from this one
     with (bench / "manifest.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0])[-1] == "jod"
@@ -42,6 +43,8 @@ def test_v2_manifest_masks_and_twins(bench: Path) -> None:
         if r["label"] == "clean":
             assert float(r["jod"]) == 10.0 and r["mask"] == ""
             continue
+        if r["label"] == "flare":  # its lights are in the scene: its twin shows them
+            assert "lights" in json.loads(r["params"])
         mask = _read(bench / r["mask"])
         assert set(np.unique(mask)) <= {0, 128, 255} and (mask == VISIBLE).sum() >= DEFAULT_RULE.min_visible_pixels
         visibility, jod = predict_visibility(_read(bench / r["image"]), _read(bench / r["reference"]))
