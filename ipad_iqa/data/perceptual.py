@@ -218,8 +218,9 @@ class InvisibleArtifactError(ValueError):
 
 
 @dataclass(frozen=True)
-class _Scene:
-    """What a sample's artifact is drawn on: the canvas (lights included), its finished twin and the streams."""
+class _Base:
+    """What a sample's artifact is drawn on: the canvas (lights included), its finished twin and the streams.
+    (Not the reflected ``Scene`` of ghosting, which is another photo.)"""
 
     canvas: np.ndarray
     twin: np.ndarray
@@ -228,7 +229,7 @@ class _Scene:
     streams: tuple[np.random.SeedSequence, ...]  # synthesis, finishing, reflected scene, severity
 
 
-def _scene(source: np.ndarray, label: str, seed: tuple[int, ...], size: int, cfg: FinishConfig) -> _Scene:
+def _base(source: np.ndarray, label: str, seed: tuple[int, ...], size: int, cfg: FinishConfig) -> _Base:
     """Canvas, lights, synthesis draws, finishing, the reflected scene and the severity come from independent
     child streams of ``seed`` (the lights' stream is the sixth, so the first five are as before lights)."""
     canvas_ss, synth_ss, finish_ss, scene_ss, severity_ss, light_ss = np.random.SeedSequence(list(seed)).spawn(6)
@@ -239,20 +240,21 @@ def _scene(source: np.ndarray, label: str, seed: tuple[int, ...], size: int, cfg
         lights = SceneLights.sample(canvas, rng)
         canvas = lights.add_to(canvas)
     twin, draws = finish(canvas, np.random.default_rng(finish_ss), cfg)
-    return _Scene(canvas, twin, draws, lights, (synth_ss, finish_ss, scene_ss, severity_ss))
+    return _Base(canvas, twin, draws, lights, (synth_ss, finish_ss, scene_ss, severity_ss))
 
 
-def _scene_params(scene: _Scene) -> dict:
-    return {"finish": scene.finish_draws} | ({} if scene.lights is None else {"lights": scene.lights.to_json()})
+def _base_params(base: _Base) -> dict:
+    """The params every v2 sample records of its base: finishing draws, and its lights when it has any."""
+    return {"finish": base.finish_draws} | ({} if base.lights is None else {"lights": base.lights.to_json()})
 
 
 def clean_twin(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,
                cfg: FinishConfig = DEFAULT_FINISH) -> Sample:
     """The clean twin of the ``label`` sample of ``seed``: its canvas and lights through the same finishing draws,
     what the mask rule compared with. For ``label="clean"`` it is that clean sample."""
-    scene = _scene(source, label, seed, size, cfg)
-    return Sample(image=scene.twin, mask=np.zeros(scene.canvas.shape[:2], np.uint8), label="clean", severity=0.0,
-                  params=_scene_params(scene), jod=10.0)
+    base = _base(source, label, seed, size, cfg)
+    return Sample(image=base.twin, mask=np.zeros(base.canvas.shape[:2], np.uint8), label="clean", severity=0.0,
+                  params=_base_params(base), jod=10.0)
 
 
 def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,
@@ -269,7 +271,7 @@ def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...],
     if label == "clean":
         return clean_twin(source, label, seed, size, cfg)
     options = (synth_options or {}).get(label, {})
-    base = _scene(source, label, seed, size, cfg)
+    base = _base(source, label, seed, size, cfg)
     canvas, twin = base.canvas, base.twin
     synth_ss, finish_ss, scene_ss, severity_ss = base.streams
     severity = float(np.random.default_rng(severity_ss).uniform(*severity_range))
@@ -303,6 +305,6 @@ def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...],
             f"{label}: no visible draw at JOD {target:.2f} (severity {severity:.2f}) in {rule.max_draws} draws")
     _, faded, mask, params = best
     params |= {"fade": round(faded.fade, 6), "target_jod": round(target, 4),
-               "visible_fraction": round(float((mask == VISIBLE).mean()), 6)} | _scene_params(base)
+               "visible_fraction": round(float((mask == VISIBLE).mean()), 6)} | _base_params(base)
     return Sample(image=faded.image, mask=mask, label=label, severity=rule.severity_of(faded.jod), params=params,
                   jod=faded.jod)
