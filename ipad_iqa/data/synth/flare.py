@@ -61,6 +61,21 @@ _TABLE_STEPS = 4
 _GHOST_TINTS = ((0.5, 1.0, 0.6), (1.0, 0.5, 0.9), (1.0, 0.75, 0.4), (0.5, 0.85, 1.0), (0.9, 0.9, 0.9))
 
 
+# The lights a flare comes from, drawn in this order by FlareParams and SceneLights alike (one definition, so
+# a plain light and a flare's source never drift apart): one sun by day, one to three lamps at night.
+def _n_lights(rng: np.random.Generator, night: bool) -> int:
+    return int(rng.integers(1, 4)) if night else 1
+
+
+def _light_kind(rng: np.random.Generator, night: bool) -> str:
+    return str(rng.choice(["sodium", "led"])) if night else "sun"
+
+
+def _core_radius(rng: np.random.Generator, night: bool) -> float:
+    """Radius of a light's core, as a fraction of the short side: small lamps, a larger sun."""
+    return loguniform(rng, 0.004, 0.012) if night else loguniform(rng, 0.01, 0.03)
+
+
 @dataclass(frozen=True)
 class FlareParams:
     """Lens-flare parameters; lengths are fractions of the image's short side ``D``."""
@@ -97,10 +112,10 @@ class FlareParams:
         return cls(
             severity=s,
             variant="night" if night else "day",
-            n_sources=int(rng.integers(1, 4)) if night else 1,
-            light=str(rng.choice(["sodium", "led"])) if night else "sun",
+            n_sources=_n_lights(rng, night),
+            light=_light_kind(rng, night),
             intensity=lerp(0.12, 1.0, s) * loguniform(rng, 0.8, 1.25),
-            core_radius=loguniform(rng, 0.004, 0.012) if night else loguniform(rng, 0.01, 0.03),
+            core_radius=_core_radius(rng, night),
             halo_radius=loguniform(rng, 0.01, 0.05) if night else loguniform(rng, 0.03, 0.1),
             halo_power=float(rng.uniform(1.1, 1.8)),
             ray_amount=float(rng.uniform(0.0, 0.8)),
@@ -164,9 +179,7 @@ class SceneLights:
         """Lights for ``image`` (float sRGB): on its own saturated blobs with probability 0.85 (as a flare's
         ``use_scene_source``), wherever a sun or a lamp plausibly is otherwise."""
         night = bool(rng.random() < 0.5)
-        n = int(rng.integers(1, 4)) if night else 1
-        light = str(rng.choice(["sodium", "led"])) if night else "sun"
-        core_radius = loguniform(rng, 0.004, 0.012) if night else loguniform(rng, 0.01, 0.03)
+        n, light, core_radius = _n_lights(rng, night), _light_kind(rng, night), _core_radius(rng, night)
         centres = _scene_sources(srgb_to_linear(as_rgb(image)), n, rng) if rng.random() < 0.85 else []
         while len(centres) < n:
             centres.append(_new_source(image.shape[:2], night, rng))
