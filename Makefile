@@ -54,7 +54,7 @@ golden: $(STAMP)
 	$(PY) tests/test_golden.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check ipad_iqa tests benchmarks notebooks docs/scripts examples
+	$(VENV)/bin/ruff check ipad_iqa tests benchmarks notebooks docs/scripts examples gpu
 
 clean:
 	rm -rf demo_out site build dist

@@ -15,13 +15,15 @@ HELP = "write IPAD-Synth v2 training shards (WebDataset tar: image, 3-level mask
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ipad_iqa.data.shards import CANVAS_SIZE
+
     parser.add_argument("--clean-dir", required=True, help="folder of clean photos")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--n", type=int, required=True, help="number of canvases in the whole shard set")
     parser.add_argument("--seed", type=int, default=0, help="seed of the whole shard set")
     parser.add_argument("--split", default="train", choices=("train", "val", "test"),
                         help="scene split whose photos are used")
-    parser.add_argument("--size", type=int, default=384, help="square canvas side in px")
+    parser.add_argument("--size", type=int, default=CANVAS_SIZE, help="square canvas side in px")
     parser.add_argument("--shard-size", type=int, default=128, help="canvases per shard")
     parser.add_argument("--shard-index", type=int, default=0, help="this process's index among --num-shards")
     parser.add_argument("--num-shards", type=int, default=1,

@@ -37,6 +37,7 @@ from ipad_iqa.data.splits import SPLITS, split_of
 from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 SOURCE_ATTEMPTS = 4  # photos tried for one sample before it is recorded as failed
+CANVAS_SIZE = 384  # square canvas side of the training shards; crops of the recipe's size are taken from it
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _render_job(job: tuple[ShardSpec, int]) -> list[tuple[str, bytes]]:
     return _members(*render_index(spec, index), index)
 
 
-def write_shards(out: str | Path, clean_dir: str | Path, n: int, seed: int, size: int = 384, split: str = "train",
+def write_shards(out: str | Path, clean_dir: str | Path, n: int, seed: int, size: int = CANVAS_SIZE, split: str = "train",
                  shard_index: int = 0, num_shards: int = 1, workers: int = 1, shard_size: int = 128,
                  progress: bool = True) -> str:
     """Write this process's shards of the spec into ``out``; returns a one-line summary.
