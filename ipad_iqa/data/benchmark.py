@@ -41,12 +41,14 @@ from torch.utils.data import Dataset
 
 from ipad_iqa.data.datasets import to_item
 from ipad_iqa.data.perceptual import (
+    GHOSTING_MODE_DRAW,
     LIGHT_RATE,
     V2_GHOSTING_MODES,
     InvisibleArtifactError,
     clean_twin,
     mask_levels,
     one_thread_per_process,
+    pinned_options,
     render_visible_sample,
 )
 from ipad_iqa.data.pipeline import Sample, load_photo, render_sample
@@ -66,6 +68,8 @@ from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 FORMAT_VERSION = 2  # 2: references/ and the manifest's reference column
 MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params", "reference")
 VERSIONS: tuple[str, ...] = ("v1", "v2")
+# The params field that names an artifact's kind, for results per kind (eval: ``by_kind``); moire has one kind.
+KIND_FIELDS: dict[str, str] = {"ghosting": "mode", "flare": "variant"}
 V2_ATTEMPTS = 4  # seeds tried on a sample's photo before it is recorded as having no visible artifact
 
 
@@ -113,6 +117,7 @@ class BenchmarkSpec:
             del data["version"]
         else:  # v2's share of lit canvases shapes its bytes; a v2 folder written before scene lights has none
             data["light_rate"] = LIGHT_RATE
+            data["ghosting_mode_draw"] = GHOSTING_MODE_DRAW
         return data
 
     @property
@@ -217,6 +222,7 @@ def _render_v2(image: np.ndarray, label: str, seed: tuple[int, ...], size: int, 
     """The v2 sample, trying further seeds of the same photo when one shows no visible artifact; the reasons
     (a string) when none does."""
     errors = []
+    options = pinned_options(label, seed, options)
     for attempt in range(V2_ATTEMPTS):
         try:
             sample = render_visible_sample(image, label, (*seed, attempt), size, synth_options=options, scene=scene)
@@ -400,6 +406,12 @@ class ManifestRow:
     # the clean twin: the manifest's reference column, else (benchmarks written before it existed) the clean
     # image of the same source; a clean row is its own reference; None where neither exists
     reference: Path | None
+
+    @property
+    def kind(self) -> str | None:
+        """The kind of artifact its synthesizer drew (``KIND_FIELDS``: a ghosting mode, a day or night flare)."""
+        value = self.params.get(KIND_FIELDS.get(self.label, ""))
+        return value if isinstance(value, str) else None
 
 
 def _severity(row: dict) -> float | None:

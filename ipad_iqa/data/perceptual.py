@@ -40,12 +40,16 @@ from ipad_iqa.data.pipeline import DEFAULT_FINISH, FinishConfig, Sample, _scene_
 from ipad_iqa.data.synth import PARAMS, SYNTHESIZERS
 from ipad_iqa.data.synth.common import linear_to_srgb, srgb_to_linear
 from ipad_iqa.data.synth.flare import SceneLights
-from ipad_iqa.data.synth.ghosting import Scene
+from ipad_iqa.data.synth.ghosting import DEFAULT_MODE_PROBS, Scene, only_mode, pick_mode
 
 VISIBLE, UNCERTAIN, INVISIBLE = 255, 128, 0
 # IPAD-Synth v2's mix of ghosting modes (motion, fusion, optical, reflection): reflections of another photo of
 # the same scene split, the most common ghosting in real photos, are as frequent as moving objects.
 V2_GHOSTING_MODES: tuple[float, float, float, float] = (0.35, 0.15, 0.15, 0.35)
+MODE_STREAM = 0x6D0D  # last entry of the seed of a sample's ghosting mode (its attempts end in 0, 1, 2, ...)
+# How a v2 sample's ghosting mode is drawn (``pinned_options``); benchmark and shard specs record it, so a folder
+# written while retries could change the mode is refused rather than mixed with new samples.
+GHOSTING_MODE_DRAW = "once per sample"
 # Largest fade factor per class. Light adds, so a flare may be brightened past its draw (a brighter source);
 # a ghost's opacity or a moire's modulation depth past the synthesizer's own maximum would not be physical.
 MAX_FADE: dict[str, float] = {"ghosting": 1.0, "flare": 4.0, "moire": 1.0}
@@ -257,6 +261,20 @@ def clean_twin(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,
                   params=_base_params(base), jod=10.0)
 
 
+def pinned_options(label: str, seed: tuple[int, ...], options: Mapping[str, Mapping[str, Any]] | None
+                   ) -> dict[str, Mapping[str, Any]]:
+    """``synth_options`` for every attempt at the sample of ``seed`` (its photos or seeds tried in turn): a
+    ghosting sample's mode is drawn here once, from the sample's own stream, so a mode that shows less often
+    (fusion, optical) is retried as itself and the data keep the mix of ``mode_probs``."""
+    out = dict(options or {})
+    if label == "ghosting":
+        ghost = dict(out.get("ghosting", {}))
+        probs = ghost.get("mode_probs", DEFAULT_MODE_PROBS)
+        ghost["mode_probs"] = only_mode(pick_mode(np.random.default_rng([*seed, MODE_STREAM]), probs))
+        out["ghosting"] = ghost
+    return out
+
+
 def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...], size: int,
                           severity_range: tuple[float, float] = (0.0, 1.0), cfg: FinishConfig = DEFAULT_FINISH,
                           rule: VisibilityRule = DEFAULT_RULE,
@@ -291,7 +309,12 @@ def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...],
         # the synthesizer's own severity shapes the draw (sizes, offsets, ghost counts); drawn strong, so that
         # fading can reach any target, and stronger with every failed draw
         strength = min(1.0, float(rng.uniform(0.4, 1.0)) + 0.05 * (draw - 1))
-        res = synth(canvas, rng, PARAMS[label].sample(rng, strength, **options))
+        prm = PARAMS[label].sample(rng, strength, **options)
+        if draw == 1 and label == "ghosting":
+            # redraws keep the first draw's mode: were it redrawn until some mode shows, the modes that reach a
+            # target less often (fusion, optical) would lose their share of the data to the others
+            options = options | {"mode_probs": only_mode(prm.mode)}
+        res = synth(canvas, rng, prm)
         faded = fade_to_jod(canvas, res.image, twin, finished, target, rule, MAX_FADE[label])
         mask = three_level_mask(faded.jnd, rule)
         miss = abs(faded.jod - target)

@@ -29,8 +29,10 @@ from PIL import Image
 
 from ipad_iqa.data.benchmark import _png, check_sources, discover_sources, render_in_order
 from ipad_iqa.data.perceptual import (
+    GHOSTING_MODE_DRAW,
     V2_GHOSTING_MODES,
     InvisibleArtifactError,
+    pinned_options,
     render_visible_sample,
 )
 from ipad_iqa.data.splits import SPLITS, split_of
@@ -68,7 +70,8 @@ class ShardSpec:
         return -(-self.n // self.shard_size)
 
     def to_json(self) -> dict:
-        return asdict(self) | {"sources": list(self.sources), "class_probs": list(self.class_probs)}
+        return asdict(self) | {"sources": list(self.sources), "class_probs": list(self.class_probs),
+                               "ghosting_mode_draw": GHOSTING_MODE_DRAW}
 
 
 def shard_name(k: int) -> str:
@@ -102,6 +105,7 @@ def render_index(spec: ShardSpec, index: int) -> tuple[dict, bytes | None, bytes
     p = np.asarray(spec.class_probs, float)
     label = LABELS[int(np.random.default_rng([spec.seed, 0, index]).choice(4, p=p / p.sum()))]
     errors = []
+    options = pinned_options(label, (spec.seed, 2, index), {"ghosting": {"mode_probs": V2_GHOSTING_MODES}})
     for attempt in range(SOURCE_ATTEMPTS):
         k = int(np.random.default_rng([spec.seed, 1, index, attempt]).integers(len(spec.sources)))
         source = spec.sources[k]
@@ -111,7 +115,7 @@ def render_index(spec: ShardSpec, index: int) -> tuple[dict, bytes | None, bytes
             scene = partial(_source, spec.sources[j + (j >= k)])
         try:
             s = render_visible_sample(_source(source), label, (spec.seed, 2, index, attempt), spec.size,
-                                      synth_options={"ghosting": {"mode_probs": V2_GHOSTING_MODES}}, scene=scene)
+                                      synth_options=options, scene=scene)
         except InvisibleArtifactError as err:
             errors.append(f"{source}: {err}")
             continue

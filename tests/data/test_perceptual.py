@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from ipad_iqa.data import benchmark, perceptual
 from ipad_iqa.data.perceptual import (
     DEFAULT_RULE,
     LIGHT_RATE,
@@ -15,11 +16,13 @@ from ipad_iqa.data.perceptual import (
     clean_twin,
     fade_to_jod,
     jod_loss_to_jnd,
+    pinned_options,
     predict_visibility,
     render_visible_sample,
     three_level_mask,
 )
 from ipad_iqa.data.pipeline import finish
+from ipad_iqa.data.synth.ghosting import MODES
 
 pytest.importorskip("pycvvdp")
 
@@ -124,3 +127,56 @@ def test_a_canvas_without_anything_to_ghost_is_refused() -> None:
     flat = np.full((96, 96, 3), 0.5, np.float32)
     with pytest.raises(InvisibleArtifactError, match="no visible draw"):
         render_visible_sample(flat, "ghosting", (0,), 96, severity_range=(1.0, 1.0))
+
+
+@pytest.fixture
+def ghost_modes(monkeypatch) -> list[str]:
+    """Modes of every ghosting draw that perceptual synthesizes while the test runs."""
+    seen: list[str] = []
+    real = perceptual.SYNTHESIZERS["ghosting"]
+
+    def recording(image, rng, params, **kw):
+        seen.append(params.mode)
+        return real(image, rng, params, **kw)
+
+    monkeypatch.setitem(perceptual.SYNTHESIZERS, "ghosting", recording)
+    return seen
+
+
+def test_redraws_keep_a_samples_ghosting_mode(ghost_modes: list[str]) -> None:
+    """A flat canvas fails every draw: with four equally likely modes, a redraw that drew the mode again would
+    change it in three of four draws."""
+    flat = np.full((96, 96, 3), 0.5, np.float32)
+    even = {"ghosting": {"mode_probs": (1.0, 1.0, 1.0, 1.0)}}
+    with pytest.raises(InvisibleArtifactError):
+        render_visible_sample(flat, "ghosting", (0,), 96, severity_range=(1.0, 1.0), synth_options=even)
+    assert len(ghost_modes) == DEFAULT_RULE.max_draws and len(set(ghost_modes)) == 1
+
+
+def test_a_benchmark_samples_attempts_keep_its_ghosting_mode(monkeypatch) -> None:
+    tried = []
+
+    def invisible(image, label, seed, size, synth_options=None, scene=None):
+        tried.append(synth_options["ghosting"]["mode_probs"])
+        raise InvisibleArtifactError("no visible draw")
+
+    monkeypatch.setattr(benchmark, "render_visible_sample", invisible)
+    even = {"ghosting": {"mode_probs": (1.0, 1.0, 1.0, 1.0)}}
+    assert "no visible draw" in benchmark._render_v2(np.zeros((8, 8, 3), np.float32), "ghosting", (0, 2, 5), 8,
+                                                     even, None)
+    assert len(tried) == benchmark.V2_ATTEMPTS and len(set(tried)) == 1 and sorted(tried[0]) == [0, 0, 0, 1]
+
+
+def test_a_samples_ghosting_mode_follows_the_mix_and_its_seed() -> None:
+    probs = (0.35, 0.15, 0.15, 0.35)
+    opts = {"ghosting": {"mode_probs": probs}, "moire": {"x": 1}}
+    n = 2000
+    picks = [pinned_options("ghosting", (0, 2, i), opts)["ghosting"]["mode_probs"] for i in range(n)]
+    assert all(sorted(p) == [0.0, 0.0, 0.0, 1.0] for p in picks)
+    share = np.mean(picks, axis=0)
+    for got, want in zip(share, probs, strict=True):
+        assert abs(got - want) <= 4 * (want * (1 - want) / n) ** 0.5, (share, probs)
+    assert pinned_options("ghosting", (0, 2, 7), opts) == pinned_options("ghosting", (0, 2, 7), opts)
+    assert pinned_options("ghosting", (0, 2, 7), opts)["moire"] == {"x": 1}
+    assert pinned_options("flare", (0, 2, 7), opts) == opts
+    assert MODES[int(np.argmax(pinned_options("ghosting", (3,), None)["ghosting"]["mode_probs"]))] != "reflection"

@@ -75,7 +75,14 @@ def check_mode_probs(mode_probs: tuple[float, ...]) -> np.ndarray:
     return p
 
 
-def _pick_mode(rng: np.random.Generator, mode_probs: tuple[float, ...]) -> str:
+def only_mode(mode: str) -> tuple[float, ...]:
+    """``mode_probs`` that draw ``mode`` alone, with the same random draws as any other ``mode_probs``."""
+    if mode not in MODES:
+        raise ValueError(f"ghosting mode must be one of {MODES}, got {mode!r}")
+    return tuple(float(m == mode) for m in MODES)
+
+
+def pick_mode(rng: np.random.Generator, mode_probs: tuple[float, ...]) -> str:
     """Draw a mode; modes of probability 0 are left out of the draw, so adding one keeps old streams."""
     p = check_mode_probs(mode_probs)
     used = p > 0
@@ -107,7 +114,7 @@ class GhostingParams:
         whether ``reflection`` can be drawn.
         """
         s = sample_severity(rng, severity)
-        mode = _pick_mode(rng, mode_probs)
+        mode = pick_mode(rng, mode_probs)
         shift = {"motion": lerp(2.0, 20.0, s), "fusion": lerp(1.5, 7.0, s), "optical": lerp(6.0, 40.0, s),
                  "reflection": lerp(2.0, 12.0, s)}[mode]
         opacity = {"optical": lerp(0.25, 0.8, s), "reflection": lerp(0.2, 0.7, s)}.get(mode, lerp(0.12, 0.5, s))
