@@ -61,29 +61,39 @@ def metric_tables(runs: Mapping[str, MethodRun]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def severity_tables(runs: Mapping[str, MethodRun]) -> str:
-    """Per class, methods x severity bins: pixel AUROC / AUPRO / image AUROC of that bin's images vs clean."""
-    runs = {m: r for m, r in runs.items() if r.by_severity}
+def breakdown_tables(runs: Mapping[str, MethodRun], by: str) -> str:
+    """Per class, methods x groups (``by``: "severity" bins or artifact "kind"s): pixel AUROC / AUPRO / image
+    AUROC of the group's images against every clean image."""
+    attr = f"by_{by}"
+    runs = {m: r for m, r in runs.items() if getattr(r, attr)}
     if not runs:
         return ""
-    parts = ["", f"### by severity\n\n{SEVERITY_NOTES}\n"]  # a blank line after the tables before it
-    for cls in ARTIFACT_CLASSES:
-        counts = next(iter(runs.values())).by_severity[cls]  # n_images is the data's, the same for every method
-        bins = list(counts)
+    parts = ["", f"### by {by}\n\n{BREAKDOWN_NOTES[by]}\n"]  # a blank line after the tables before it
+    first = getattr(next(iter(runs.values())), attr)  # n_images is the data's, the same for every method
+    for cls in (c for c in ARTIFACT_CLASSES if c in first):
+        counts = first[cls]
+        groups = list(counts)
         parts.append(f"#### {cls}\n")
-        parts.append("| method | " + " | ".join(f"{b} (n={counts[b]['n_images']})" for b in bins) + " |")
-        parts.append("|---|" + "---:|" * len(bins))
+        parts.append("| method | " + " | ".join(f"{g} (n={counts[g]['n_images']})" for g in groups) + " |")
+        parts.append("|---|" + "---:|" * len(groups))
         for method, run in runs.items():
-            cells = [" / ".join(format_value(run.by_severity[cls][b][m])
-                                for m in ("pixel_auroc", "aupro", "image_auroc")) for b in bins]
+            mine = getattr(run, attr).get(cls, {})  # a method that skipped a kind's images (n/a) has no entry
+            cells = [" / ".join(format_value(mine.get(g, {}).get(m))
+                                for m in ("pixel_auroc", "aupro", "image_auroc")) for g in groups]
             parts.append(f"| {method} | " + " | ".join(cells) + " |")
         parts.append("")
     return "\n".join(parts) + "\n"
 
 
-SEVERITY_NOTES = ("Each cell: pixel AUROC / AUPRO / image AUROC of the class-k images whose synthesis severity "
-                  "lies in the bin, against every clean image (the protocol of the tables above, restricted); "
-                  "`n` counts those images.")
+BREAKDOWN_NOTES = {
+    "severity": ("Each cell: pixel AUROC / AUPRO / image AUROC of the class-k images whose synthesis severity "
+                 "lies in the bin, against every clean image (the protocol of the tables above, restricted); "
+                 "`n` counts those images."),
+    "kind": ("Each cell: pixel AUROC / AUPRO / image AUROC of the class-k images of one kind (the ghosting mode "
+             "drawn: a moving object's double contours, a hand-shaken frame fused in highlights or shadows, an "
+             "optical ghost of a bright object, a reflection in glass; a day or night flare), against every "
+             "clean image; `n` counts those images."),
+}
 SYNTH_NOTES = ("Per class k: pixel metrics over images labelled k or clean (positives = class-k mask pixels); "
                "image metrics rank class-k images against clean ones by the class-k probability; `mean` averages "
                "the classes; `any` ranks all artifact images against clean ones by 1 - score. `n/a`: the method "
@@ -125,15 +135,16 @@ def report_markdown(runs: Mapping[str, MethodRun], command: str, title: str, rea
     """A report's ``results.md``: what was run (exact command), how to read it, the tables."""
     notes = REAL_NOTES if real else SYNTH_NOTES
     return (f"# {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
-            f"{severity_tables(runs)}")
+            f"{breakdown_tables(runs, 'severity')}{breakdown_tables(runs, 'kind')}")
 
 
 def write_json(runs: Mapping[str, MethodRun], out: Path, info: dict) -> None:
-    """``metrics.json`` (method -> class -> metric), ``severity.json`` (method -> class -> severity bin ->
-    metric; benchmark runs) and ``run.json`` (command, timing, counts)."""
+    """``metrics.json`` (method -> class -> metric), ``severity.json`` and ``kind.json`` (method -> class ->
+    severity bin or kind -> metric; benchmark runs) and ``run.json`` (command, timing, counts)."""
     (out / "metrics.json").write_text(json.dumps({m: r.metrics for m, r in runs.items()}, indent=2))
-    if any(r.by_severity for r in runs.values()):
-        (out / "severity.json").write_text(json.dumps({m: r.by_severity for m, r in runs.items()}, indent=2))
+    for by in ("severity", "kind"):
+        if any(getattr(r, f"by_{by}") for r in runs.values()):
+            (out / f"{by}.json").write_text(json.dumps({m: getattr(r, f"by_{by}") for m, r in runs.items()}, indent=2))
     info = info | {"methods": {m: {"cpu_s_per_image": r.cpu_s_per_image, "wall_s_per_image": r.wall_s_per_image,
                                    "n_images": r.n_images, "n_predicted": r.n_predicted, "n_cached": r.n_cached,
                                    "n_skipped": r.n_skipped, "has_maps": r.has_maps, "classes": list(r.classes)}
@@ -149,12 +160,13 @@ def read_runs(out: Path) -> tuple[dict[str, MethodRun], dict]:
     """
     info = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
-    severity_file = out / "severity.json"
-    severity = json.loads(severity_file.read_text()) if severity_file.is_file() else {}
+    severity, kind = ({} if not (out / f"{by}.json").is_file() else json.loads((out / f"{by}.json").read_text())
+                      for by in ("severity", "kind"))
     runs = {}
     for method, m in info["methods"].items():
         runs[method] = MethodRun(
-            metrics=metrics[method], by_severity=severity.get(method, {}), cpu_s_per_image=m["cpu_s_per_image"],
+            metrics=metrics[method], by_severity=severity.get(method, {}), by_kind=kind.get(method, {}),
+            cpu_s_per_image=m["cpu_s_per_image"],
             wall_s_per_image=m["wall_s_per_image"], n_images=m["n_images"], n_predicted=m["n_predicted"],
             n_cached=m["n_cached"], n_skipped=m["n_skipped"], has_maps=m["has_maps"], classes=tuple(m["classes"]))
     return runs, info

@@ -22,10 +22,10 @@ from ipad_iqa.eval.harness import MethodRun
 from ipad_iqa.eval.report import (
     REAL_NOTES,
     SYNTH_NOTES,
+    breakdown_tables,
     format_value,
     metric_tables,
     read_runs,
-    severity_tables,
 )
 from ipad_iqa.output import ARTIFACT_CLASSES
 
@@ -203,7 +203,8 @@ def results_page(test_report: Path, real_report: Path, page: Path, assets: Path,
         f"## IPAD-Synth {test['split']} split\n",
         f"{SYNTH_NOTES}\n",
         metric_tables(test_runs),
-        severity_tables({default: test_runs[default]}),
+        breakdown_tables({default: test_runs[default]}, "severity"),
+        breakdown_tables({default: test_runs[default]}, "kind"),
         "## Real photos\n",
         f"{REAL_NOTES}\n",
         metric_tables(real_runs),

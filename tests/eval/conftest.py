@@ -39,7 +39,8 @@ def benchmark(tmp_path: Path) -> Path:
     box = np.zeros((SIZE, SIZE), bool)
     box[16:48, 16:48] = True
 
-    def add(name: str, label: str, split: str, source: str, image: np.ndarray, mask: np.ndarray | None) -> None:
+    def add(name: str, label: str, split: str, source: str, image: np.ndarray, mask: np.ndarray | None,
+            params: str = "{}") -> None:
         img = f"images/{split}/{label}/{name}.png"
         _save(root / img, _u8(image))
         m = ""
@@ -47,20 +48,20 @@ def benchmark(tmp_path: Path) -> Path:
             m = f"masks/{split}/{label}/{name}.png"
             _save(root / m, mask.astype(np.uint8) * 255)
         rows.append({"image": img, "mask": m, "label": label, "split": split, "source": source,
-                     "severity": "0.5", "params": "{}"})
+                     "severity": "0.5", "params": params})
 
     add("c0", "clean", "test", "a", _scene(0), None)
     add("c1", "clean", "test", "c", _scene(1), None)
     add("c2", "clean", "train", "z", _scene(2), None)
     ghost = _scene(0)
     ghost[box] = 0.6 * ghost[box] + 0.4 * np.roll(_scene(0), 6, axis=1)[box]
-    add("g0", "ghosting", "test", "a", ghost, box)
+    add("g0", "ghosting", "test", "a", ghost, box, '{"mode": "motion"}')
     flare = _scene(3)
     r = np.hypot(xx - 32, yy - 32)
     glow = 0.7 * np.exp(-r / 8)[..., None]
     flare = flare * (1 - glow) + glow
     flare[r < 4] = 1.0
-    add("f0", "flare", "test", "b", flare, r < 16)
+    add("f0", "flare", "test", "b", flare, r < 16, '{"variant": "night"}')
     moire = _scene(1)
     moire[box] += 0.12 * np.sin(2 * math.pi * (0.2 * xx + 0.07 * yy))[box][:, None]
     add("m0", "moire", "test", "c", moire, box)

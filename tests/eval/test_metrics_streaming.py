@@ -205,3 +205,27 @@ def test_merging_pixel_accumulators_of_other_bins_is_refused() -> None:
     coarse = PixelAccumulator(MetricsConfig(n_bins=16))
     with pytest.raises(ValueError, match="different bins"):
         PixelAccumulator.merged(MetricsConfig(), [coarse])
+
+
+def test_by_kind_equals_an_accumulator_of_that_kind_alone() -> None:
+    """Kinds cut across severity bins; classes without kinds (here moire) have no breakdown."""
+    records = _severity_records(1)
+    kinds = {1: ("motion", "reflection", "optical"), 2: ("day", "night"), 3: (None,)}
+    kind_of = [None if label == 0 else kinds[label][(i // 4) % len(kinds[label])]
+               for i, (label, *_) in enumerate(records)]
+    acc = BenchmarkAccumulator()
+    for (label, maps, mask, probs, severity), kind in zip(records, kind_of, strict=True):
+        acc.update(label, 1 - probs.max(), probs, maps, mask, severity, kind=kind)
+    by_kind = acc.by_kind()
+    assert set(by_kind) == {"ghosting", "flare"}
+    assert list(by_kind["ghosting"]) == sorted(kinds[1]) and list(by_kind["flare"]) == ["day", "night"]
+    for k, c in ((0, "ghosting"), (1, "flare")):
+        for name in by_kind[c]:
+            alone = BenchmarkAccumulator()
+            for (label, maps, mask, probs, _), kind in zip(records, kind_of, strict=True):
+                if label == 0 or (label == k + 1 and kind == name):
+                    alone.update(label, 1 - probs.max(), probs, maps, mask)
+            want, got = alone.compute()[c], by_kind[c][name]
+            assert got["n_images"] == sum(kind == name for kind in kind_of)
+            for m in ("pixel_auroc", "aupro", "image_auroc", "image_ap"):
+                assert got[m] == pytest.approx(want[m], abs=1e-12), (c, name, m)

@@ -13,15 +13,16 @@ Per-class protocol (``BenchmarkAccumulator``), for each class k in ``ARTIFACT_CL
 * ``mean`` averages each metric over the classes where it is defined.
 * ``any`` (image metrics only) ranks every artifact image against clean ones by ``1 - score``.
 
-Severity breakdown (``BenchmarkAccumulator.by_severity``): the same per-class protocol with the class-k images
-restricted to one severity bin and every clean image kept, so a bin's AUROC answers "how well are artifacts of
-this strength told from clean images". Clean and per-bin pixel histograms are kept apart and added on demand,
-so the breakdown costs no second pass over the maps.
+Severity and kind breakdowns (``BenchmarkAccumulator.by_severity``, ``by_kind``): the same per-class protocol
+with the class-k images restricted to one severity bin, or to one kind of the artifact (a ghosting mode, day or
+night flare), and every clean image kept, so a bin's AUROC answers "how well are artifacts of this strength (this
+kind) told from clean images". Pixel histograms are kept per (severity bin, kind) group and added on demand, so
+the breakdowns cost no second pass over the maps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,7 +148,8 @@ def severity_bins(edges: Sequence[float]) -> list[str]:
 
 #: What ``BenchmarkAccumulator.by_severity`` reports per class and bin (plus ``n_images``).
 SEVERITY_METRICS: tuple[str, ...] = ("pixel_auroc", "aupro", "image_auroc", "image_ap")
-_CLEAN, _UNKNOWN = "clean", "unknown"  # pixel groups besides the severity bins
+_CLEAN, _UNKNOWN = "clean", "unknown"  # severity groups besides the bins
+Group = tuple[str, str | None]  # (severity bin, kind) of an image; clean images are (_CLEAN, None)
 
 
 class BenchmarkAccumulator:
@@ -160,15 +162,15 @@ class BenchmarkAccumulator:
         self.config = config
         self.pixel = pixel
         self._bin_names = severity_bins(config.severity_edges)
-        # class -> group -> pixels: group "clean" holds the clean images, the others the class-k images of one
-        # severity bin ("unknown": no severity given). A class's pixel metrics merge all of its groups.
-        self._pix: dict[str, dict[str, PixelAccumulator]] = {c: {} for c in ARTIFACT_CLASSES}
+        # class -> group -> pixels: group (clean, None) holds the clean images, the others the class-k images of
+        # one severity bin ("unknown": no severity given) and kind. A class's pixel metrics merge all its groups.
+        self._pix: dict[str, dict[Group, PixelAccumulator]] = {c: {} for c in ARTIFACT_CLASSES}
         self._labels: list[int] = []
         self._probs: list[np.ndarray] = []
         self._scores: list[float] = []
-        self._groups: list[str] = []
+        self._groups: list[Group] = []
 
-    def _group(self, label: int, severity: float | None) -> str:
+    def _bin(self, label: int, severity: float | None) -> str:
         if label == 0:
             return _CLEAN
         if severity is None:
@@ -179,7 +181,7 @@ class BenchmarkAccumulator:
         i = int(np.searchsorted(edges, severity, side="right")) - 1
         return self._bin_names[min(max(i, 0), len(self._bin_names) - 1)]
 
-    def _pixels(self, cls: str, group: str) -> PixelAccumulator:
+    def _pixels(self, cls: str, group: Group) -> PixelAccumulator:
         """The group's accumulator, made on first use only (``setdefault`` would build three histograms of
         ``n_bins`` per call and throw them away)."""
         if group not in self._pix[cls]:
@@ -188,14 +190,15 @@ class BenchmarkAccumulator:
 
     def update(self, label: int, score: float, class_probs: np.ndarray,
                maps: np.ndarray | None = None, mask: np.ndarray | None = None,
-               severity: float | None = None, ignore: np.ndarray | None = None) -> None:
+               severity: float | None = None, ignore: np.ndarray | None = None, kind: str | None = None) -> None:
         """Add one image. ``label``: 0 clean, k+1 for ``ARTIFACT_CLASSES[k]``; ``maps`` (3, H, W);
         ``mask`` (H, W) of the labelled class (ignored for clean images); ``severity`` in [0, 1] of an artifact
         image, for ``by_severity`` (``None``: counted in the class metrics, in no bin); ``ignore`` (H, W): the
-        mask's ignore band, left out of every pixel metric."""
+        mask's ignore band, left out of every pixel metric; ``kind``: the artifact's kind, for ``by_kind``
+        (``None``: in no kind)."""
         if not 0 <= label <= len(ARTIFACT_CLASSES):
             raise ValueError(f"label {label} out of range")
-        group = self._group(label, severity)
+        group = (self._bin(label, severity), None if label == 0 else kind)
         self._labels.append(int(label))
         self._scores.append(float(score))
         self._probs.append(np.asarray(class_probs, dtype=np.float64).reshape(len(ARTIFACT_CLASSES)))
@@ -213,9 +216,9 @@ class BenchmarkAccumulator:
                 raise ValueError("artifact images need a mask")
             self._pixels(ARTIFACT_CLASSES[label - 1], group).update(maps[label - 1], mask, ignore)
 
-    def _merged(self, cls: str, groups: Sequence[str] | None = None) -> PixelAccumulator:
-        """The pixels of ``cls`` in ``groups`` (default: all of them)."""
-        parts = [acc for g, acc in self._pix[cls].items() if groups is None or g in groups]
+    def _merged(self, cls: str, keep: Callable[[Group], bool] | None = None) -> PixelAccumulator:
+        """The pixels of ``cls`` in the groups ``keep`` accepts (default: all of them)."""
+        parts = [acc for g, acc in self._pix[cls].items() if keep is None or keep(g)]
         return PixelAccumulator.merged(self.config, parts)
 
     def _image_sets(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -238,22 +241,35 @@ class BenchmarkAccumulator:
         out["mean"] = {m: _mean([out[c][m] for c in ARTIFACT_CLASSES]) for m in ALL_METRICS}
         return out
 
-    def by_severity(self) -> dict[str, dict[str, Metrics]]:
-        """class -> severity bin -> ``SEVERITY_METRICS`` and ``n_images``: the class-k images of that bin
-        against every clean image (pixel and image level), as in ``compute``."""
+    def _breakdown(self, part: int, names: Callable[[int], Sequence[str]]) -> dict[str, dict[str, Metrics]]:
+        """class -> name -> ``SEVERITY_METRICS`` and ``n_images``: the class-k images whose group has ``name``
+        at position ``part`` (0 severity bin, 1 kind), against every clean image, as in ``compute``."""
         labels = np.asarray(self._labels, dtype=int)
-        groups = np.asarray(self._groups, dtype=object)
+        tags = np.asarray([g[part] for g in self._groups], dtype=object)
         probs = np.asarray(self._probs).reshape(-1, len(ARTIFACT_CLASSES))
         out: dict[str, dict[str, Metrics]] = {}
         for k, c in enumerate(ARTIFACT_CLASSES):
             out[c] = {}
-            for name in self._bin_names:
-                pos = (labels == k + 1) & (groups == name)
+            for name in names(k):
+                pos = (labels == k + 1) & (tags == name)
                 sel = pos | (labels == 0)
                 img = image_metrics(probs[sel, k], pos[sel])
-                pix = self._merged(c, (_CLEAN, name)).compute() if self.pixel else {}
+                pix = (self._merged(c, lambda g, name=name: g[0] == _CLEAN or g[part] == name).compute()
+                       if self.pixel else {})
                 out[c][name] = {"n_images": int(pos.sum())} | {m: (pix | img).get(m) for m in SEVERITY_METRICS}
         return out
+
+    def by_severity(self) -> dict[str, dict[str, Metrics]]:
+        """class -> severity bin -> ``SEVERITY_METRICS`` and ``n_images`` (see ``_breakdown``)."""
+        return self._breakdown(0, lambda k: self._bin_names)
+
+    def by_kind(self) -> dict[str, dict[str, Metrics]]:
+        """class -> kind -> ``SEVERITY_METRICS`` and ``n_images``, for the classes whose images have kinds."""
+        def kinds(k: int) -> list[str]:
+            return sorted({g[1] for g, y in zip(self._groups, self._labels, strict=True)
+                           if y == k + 1 and g[1] is not None})
+
+        return {c: v for c, v in self._breakdown(1, kinds).items() if v}
 
     def curves(self) -> dict[str, dict[str, dict[str, np.ndarray]]]:
         """class -> {"pixel", "image"} -> ROC/PR points, for plots."""
