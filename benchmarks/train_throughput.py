@@ -8,6 +8,9 @@ stride 16, the model the target was set for), both from random weights. Target: 
 Each data source is also timed alone (samples/s of the training dataset in this process, no model). Writes
 ``benchmarks/results/train_throughput.json``; exit 1 when no model reaches the target.
 
+On 2 CPU cores the model step bounds both runs, whatever the data side does. ``--device cuda`` takes the model off
+the cores; ``gpu/train.sh`` runs it so under ``taskset -c 0,1``, the data side on two CPUs, after its training.
+
     python benchmarks/train_throughput.py --shards SHARDS --val-shards VAL --clean-dir PHOTOS [--steps 30]
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -62,18 +66,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clean-dir", required=True)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--device", default="cpu", help="where the model trains: cpu or cuda")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
-    shard_data = [f"data.shards={args.shards}", f"data.val_shards={args.val_shards}"]
+    shard_data = [f"data.shards={args.shards}", f"data.val_shards={args.val_shards}", f"device={args.device}"]
     v1_data = ["data.shards=null", "data.val_shards=null", f"data.clean_dir={args.clean_dir}",
-               "data.canvas_sizes=[224,512]"]
+               "data.canvas_sizes=[224,512]", f"device={args.device}"]
     models = {}
     for name, recipe in MODELS.items():
         shards = rate(recipe, shard_data, args.steps, args.batch)
         v1 = rate(recipe, v1_data, args.steps, args.batch)
         models[name] = {"v1_on_the_fly_samples_s": v1, "v2_shards_samples_s": shards, "ratio": shards / v1}
     samples = args.steps * args.batch
-    result = {"steps": args.steps, "batch": args.batch, "threads": THREADS, "workers": WORKERS, "models": models,
+    result = {"steps": args.steps, "batch": args.batch, "threads": THREADS, "workers": WORKERS, "device": args.device,
+              "cpus": len(os.sched_getaffinity(0)), "models": models,
               "target_ratio": TARGET,
               "data_only_samples_s": {"v1_on_the_fly": data_rate(MODELS["ipad_clip_v1"], v1_data, samples),
                                       "v2_shards": data_rate(MODELS["ipad_clip"], shard_data, samples)}}

@@ -5,15 +5,17 @@ and nothing can be fetched there. The recipe's shards are 1.1 GB, far too much t
 (16 cores) writes them itself from the photos; this script packs those photos and the Python packages its image
 lacks, and checks the total before a minute of device time is spent.
 
-* **Photos**: the train and val scene splits (the test split is never trained on). A canvas is a crop of the
-  photo resized to a short side of at most ``CANVAS_SIZE * scale_jitter[1]`` (519 px), so a photo is stored
-  shrunk to that short side (Lanczos, JPEG q90: how the pool itself was converted); a canvas drawn from it
-  differs from one drawn from the original only by a second resampling, far below the finishing noise and
-  JPEG round trip every sample then gets. Photos that are already that small are copied byte for byte.
-* **Packages** missing from the machine's image (docs of the device tool: KINDS.md): ``open_clip_torch``,
-  ``ftfy``, ``wcwidth``, ``cvvdp`` and the two it imports (``ffmpeg-python``, ``future``) as wheels of the versions
-  installed here, and pyiqa's code alone (its wheel
-  also ships 6 MB of demo images), which ``import ipad_iqa`` needs to register the metrics.
+* **Photos**: the train and val scene splits (the test split is never trained on), under their relative names (which
+  set their split). A canvas is a crop of the photo resized to a short side of at most ``CANVAS_SIZE *
+  scale_jitter[1]`` (519 px), so a larger photo is stored at that short side, as synthesis reads it (EXIF
+  orientation applied; Lanczos; JPEG q90 as the pool was converted, or its own lossless format). Canvases drawn from
+  it are not the same bytes as canvases drawn from the original (a second resampling and JPEG generation): the
+  script prints how far apart, as the PSNR of each shrunk photo against its original with both resized to the canvas
+  scale. Photos that small already keep their pixels: copied, or losslessly re-encoded by jpegtran.
+* **Packages** the machine's image lacks (its package list is in the lending tool's notes): ``open_clip_torch``,
+  ``ftfy``, ``wcwidth``, ``cvvdp`` and what it imports (``ffmpeg-python``, ``future``), as wheels of the versions
+  installed here for the machine's Python 3.12; and pyiqa's code without the 6 MB of demo images its wheel
+  ships, which ``import ipad_iqa`` needs to register the metrics.
 
 Usage (repository root)::
 
@@ -33,9 +35,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from PIL import Image, ImageOps
+import numpy as np
+from PIL import Image
 
-from ipad_iqa.data.pipeline import DEFAULT_FINISH
+from ipad_iqa.data.pipeline import DEFAULT_FINISH, _resize, load_photo
 from ipad_iqa.data.shards import CANVAS_SIZE
 from ipad_iqa.data.sources import list_clean_pool, source_name
 
@@ -43,34 +46,43 @@ TRAVEL_LIMIT = 64 * 2**20  # bytes: the device tool's limit on the working tree 
 SPLITS = ("train", "val")  # the splits the recipe's shards are written from
 MAX_SHORT = math.ceil(CANVAS_SIZE * DEFAULT_FINISH.scale_jitter[1])  # largest short side a canvas resizes to
 POOL_QUALITY = 90  # JPEG quality the clean pool was converted at (its MANIFEST.tsv)
+MARKER = "PACK"  # the file that marks a folder as a pack, which the next pack may delete
 WHEELS = ("open_clip_torch", "ftfy", "wcwidth", "cvvdp", "ffmpeg-python", "future")
 PIP_TARGET = ["--python-version", "3.12", "--implementation", "cp", "--platform", "manylinux_2_28_x86_64",
               "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64"]
 
 
-def pack_photos(clean_dir: Path, out: Path) -> tuple[int, int]:
+def pack_photos(clean_dir: Path, out: Path) -> tuple[int, list[float]]:
     """Copy the train and val photos of ``clean_dir`` into ``out`` under the same relative names (their split
-    is a hash of that name), shrinking those larger than a canvas ever needs. Returns (copied, shrunk)."""
-    copied = shrunk = 0
+    is a hash of that name), shrinking those larger than a canvas ever needs. Returns the number copied and,
+    per shrunk photo, the PSNR (dB) against the original, both resized to the smallest canvas scale."""
+    copied, psnr = 0, []
     for split in SPLITS:
         for path in list_clean_pool(clean_dir, split):
             dest = out / source_name(path, clean_dir)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(path) as im:
-                im = ImageOps.exif_transpose(im)  # the loader applies EXIF orientation; the copy needs none
-                short = min(im.size)
-                if short <= MAX_SHORT:
-                    _copy(path, dest)
-                    copied += 1
-                    continue
-                scale = MAX_SHORT / short
-                size = (max(MAX_SHORT, round(im.width * scale)), max(MAX_SHORT, round(im.height * scale)))
-                im.convert("RGB").resize(size, Image.LANCZOS).save(dest, "JPEG",
-                                                          quality=POOL_QUALITY)  # same name: it sets the split
-                shrunk += 1
-    if not copied + shrunk:
+            image = load_photo(path)  # as synthesis reads it: EXIF orientation applied, transparency composited
+            h, w = image.shape[:2]
+            if min(h, w) <= MAX_SHORT:
+                _copy(path, dest)
+                copied += 1
+                continue
+            scale = MAX_SHORT / min(h, w)
+            small = _resize(image, (max(MAX_SHORT, round(h * scale)), max(MAX_SHORT, round(w * scale))))
+            pixels = Image.fromarray(np.rint(small * 255).astype(np.uint8))
+            if dest.suffix.lower() in (".jpg", ".jpeg"):  # same name, same format: the name sets the split
+                pixels.save(dest, "JPEG", quality=POOL_QUALITY)
+            else:
+                pixels.save(dest)  # a lossless source stays lossless
+            # both brought to one canvas scale (short side CANVAS_SIZE) on the same pixel grid: what the pack
+            # itself changes (a second resampling, a JPEG generation), not where a random crop happens to fall
+            packed = load_photo(dest)
+            grid = tuple(round(n * CANVAS_SIZE / min(packed.shape[:2])) for n in packed.shape[:2])
+            a, b = _resize(image, grid), _resize(packed, grid)
+            psnr.append(float(10 * np.log10(1.0 / max(np.mean((a - b) ** 2), 1e-12))))
+    if not copied + len(psnr):
         raise ValueError(f"no {' or '.join(SPLITS)}-split photos in {clean_dir}")
-    return copied, shrunk
+    return copied, psnr
 
 
 def _copy(src: Path, dest: Path) -> None:
@@ -120,12 +132,18 @@ def main(argv: list[str] | None = None) -> int:
     out = (args.out if args.out.is_absolute() else repo / args.out).resolve()
     if not out.is_relative_to(repo) or out == repo:
         parser.error(f"--out {args.out}: the pack must be a folder inside the repository, which `carry` names")
-    if subprocess.run(["git", "check-ignore", "-q", str(out)], cwd=repo).returncode != 0:
+    if subprocess.run(["git", "check-ignore", "-q", f"{out}/"], cwd=repo).returncode != 0:  # "/": a folder,
         parser.error(f"--out {args.out}: not ignored by git, so it would travel twice (add it to .gitignore)")
-    if out.exists():
-        shutil.rmtree(out)  # a pack is rebuilt whole, so nothing stale travels
-    copied, shrunk = pack_photos(args.clean_dir, out / "photos")
-    print(f"photos: {copied} copied, {shrunk} shrunk to a short side of {MAX_SHORT} px")
+    if out.exists():  # a pack is rebuilt whole, so nothing stale travels; but only a pack is ever deleted
+        if not (out / MARKER).is_file() and any(out.iterdir()):
+            parser.error(f"--out {args.out}: holds files this script did not write; choose another folder")
+        shutil.rmtree(out)
+    out.mkdir()
+    (out / MARKER).write_text("written by gpu/pack.py, which deletes this folder when it packs again\n")
+    copied, psnr = pack_photos(args.clean_dir, out / "photos")
+    print(f"photos: {copied} copied, {len(psnr)} shrunk to a short side of {MAX_SHORT} px"
+          + (f"; at canvas scale against the originals: PSNR median {np.median(psnr):.1f} dB, lowest "
+             f"{min(psnr):.1f} dB" if psnr else ""))
     if not args.no_packages:
         print("packages:", ", ".join(pack_packages(out / "packages")))
     sizes = travel_bytes(repo, out)
