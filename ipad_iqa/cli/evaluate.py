@@ -3,8 +3,8 @@
 Without --methods, the standard comparison runs: ipad_clip against every method of `ipad-iqa list` that needs
 nothing more, and the trained ones whose checkpoint is given; those left out are listed with what they need.
 
-Writes to OUT: metrics.json (method -> class -> metric), severity.json (benchmark mode: the same per severity
-bin), bootstrap.json (real mode: each method's difference from the first, with its interval), run.json
+Writes to OUT: metrics.json (method -> class -> metric), severity.json and subtype.json (benchmark mode: the same
+per severity bin, and per ghosting mode and day or night flare), bootstrap.json (real mode: each method's difference from the first, with its interval), run.json
 (command, timing, counts, methods not run), results.md (the command, how to read the tables, the tables),
 curves_<class>.png, grid.png, and cache/ (per-method predictions; a rerun only predicts what is missing).
 

@@ -68,8 +68,9 @@ from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 FORMAT_VERSION = 2  # 2: references/ and the manifest's reference column
 MANIFEST_COLUMNS = ("image", "mask", "label", "split", "source", "severity", "params", "reference")
 VERSIONS: tuple[str, ...] = ("v1", "v2")
-# The params field that names an artifact's kind, for results per kind (eval: ``by_kind``); moire has one kind.
-KIND_FIELDS: dict[str, str] = {"ghosting": "mode", "flare": "variant"}
+# The params field that names an artifact's subtype, for results per subtype (eval: ``by_subtype``); moire has
+# none. (Not params["kind"], which repeats the class.)
+SUBTYPE_FIELDS: dict[str, str] = {"ghosting": "mode", "flare": "variant"}
 V2_ATTEMPTS = 4  # seeds tried on a sample's photo before it is recorded as having no visible artifact
 
 
@@ -408,9 +409,9 @@ class ManifestRow:
     reference: Path | None
 
     @property
-    def kind(self) -> str | None:
-        """The kind of artifact its synthesizer drew (``KIND_FIELDS``: a ghosting mode, a day or night flare)."""
-        value = self.params.get(KIND_FIELDS.get(self.label, ""))
+    def subtype(self) -> str | None:
+        """The subtype of artifact its synthesizer drew (``SUBTYPE_FIELDS``: a ghosting mode, a day or night flare)."""
+        value = self.params.get(SUBTYPE_FIELDS.get(self.label, ""))
         return value if isinstance(value, str) else None
 
 

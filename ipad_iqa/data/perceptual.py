@@ -284,7 +284,8 @@ def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...],
     with the three-level visibility mask; deterministic in ``seed``. Its twin is :func:`clean_twin`.
 
     Raises :class:`InvisibleArtifactError` when ``max_draws`` draws of the synthesizer all fail to reach the
-    target (e.g. ghosting on a featureless sky).
+    target (e.g. ghosting on a featureless sky). Redraws keep the first draw's ghosting mode; writers that try
+    several seeds per sample pin it for all of them with :func:`pinned_options`.
     """
     if label == "clean":
         return clean_twin(source, label, seed, size, cfg)

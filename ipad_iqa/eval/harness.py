@@ -53,7 +53,7 @@ class EvalItem:
     reference: Path | None = None  # clean source for full-reference methods
     twin: str | None = None  # real mode: key shared by an artifact photo and its clean reference
     severity: float | None = None  # benchmark artifact images: the synthesis severity in [0, 1]
-    kind: str | None = None  # benchmark artifact images: the kind drawn (ManifestRow.kind)
+    subtype: str | None = None  # benchmark artifact images: the subtype drawn (ManifestRow.subtype)
 
 
 @dataclass
@@ -63,7 +63,7 @@ class MethodRun:
     metrics: dict[str, dict[str, float | None]]
     curves: dict = field(default_factory=dict)
     by_severity: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)  # benchmark only
-    by_kind: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)  # benchmark only
+    by_subtype: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)  # benchmark only
     cpu_s_per_image: float | None = None
     wall_s_per_image: float | None = None
     n_images: int = 0
@@ -89,7 +89,7 @@ def benchmark_items(root: Path, split: str) -> list[EvalItem]:
     image as n/a."""
     return _interleave([EvalItem(key=r.key, path=r.image, label=LABELS.index(r.label), mask=r.mask,
                                  reference=r.reference, severity=r.severity if r.label != "clean" else None,
-                                 kind=r.kind)
+                                 subtype=r.subtype)
                         for r in read_manifest(root, split)])
 
 
@@ -194,7 +194,7 @@ def _restrict(run: MethodRun) -> None:
     for name, values in run.metrics.items():
         if name not in run.classes and (partial or name in ARTIFACT_CLASSES):
             run.metrics[name] = dict.fromkeys(values)
-    for breakdown in (run.by_severity, run.by_kind):
+    for breakdown in (run.by_severity, run.by_subtype):
         for name, bins in breakdown.items():
             if name not in run.classes:  # keep the image counts: they describe the data, not the method
                 breakdown[name] = {b: dict.fromkeys(v) | {"n_images": v["n_images"]} for b, v in bins.items()}
@@ -222,11 +222,11 @@ def evaluate_benchmark(root: Path, split: str, config: EvalConfig) -> dict[str, 
             if run.has_maps:
                 size = mask.shape if mask is not None else read_size(s.path)
                 maps = p.maps_at(size)
-            acc.update(s.label, p.score, p.class_probs, maps, mask, s.severity, ignore, s.kind)
+            acc.update(s.label, p.score, p.class_probs, maps, mask, s.severity, ignore, s.subtype)
             cpu.append(p.cpu_s)
             wall.append(p.wall_s)
         run.metrics, run.curves = acc.compute(), acc.curves()
-        run.by_severity, run.by_kind = acc.by_severity(), acc.by_kind()
+        run.by_severity, run.by_subtype = acc.by_severity(), acc.by_subtype()
         _restrict(run)
         _finish_timing(run, cpu, wall)
         runs[method] = run

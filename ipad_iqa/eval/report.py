@@ -62,22 +62,26 @@ def metric_tables(runs: Mapping[str, MethodRun]) -> str:
 
 
 def breakdown_tables(runs: Mapping[str, MethodRun], by: str) -> str:
-    """Per class, methods x groups (``by``: "severity" bins or artifact "kind"s): pixel AUROC / AUPRO / image
+    """Per class, methods x groups (``by``: "severity" bins or artifact "subtype"s): pixel AUROC / AUPRO / image
     AUROC of the group's images against every clean image."""
     attr = f"by_{by}"
     runs = {m: r for m, r in runs.items() if getattr(r, attr)}
     if not runs:
         return ""
     parts = ["", f"### by {by}\n\n{BREAKDOWN_NOTES[by]}\n"]  # a blank line after the tables before it
-    first = getattr(next(iter(runs.values())), attr)  # n_images is the data's, the same for every method
-    for cls in (c for c in ARTIFACT_CLASSES if c in first):
-        counts = first[cls]
+    for cls in (c for c in ARTIFACT_CLASSES if any(c in getattr(r, attr) for r in runs.values())):
+        # every group any method saw; a method that skipped images (full reference, n/a) may lack some, and
+        # n_images is the data's: the largest count over the methods
+        counts: dict[str, int] = {}
+        for run in runs.values():
+            for g, v in getattr(run, attr).get(cls, {}).items():
+                counts[g] = max(counts.get(g, 0), v["n_images"])
         groups = list(counts)
         parts.append(f"#### {cls}\n")
-        parts.append("| method | " + " | ".join(f"{g} (n={counts[g]['n_images']})" for g in groups) + " |")
+        parts.append("| method | " + " | ".join(f"{g} (n={counts[g]})" for g in groups) + " |")
         parts.append("|---|" + "---:|" * len(groups))
         for method, run in runs.items():
-            mine = getattr(run, attr).get(cls, {})  # a method that skipped a kind's images (n/a) has no entry
+            mine = getattr(run, attr).get(cls, {})  # a method that skipped a subtype's images (n/a) has none
             cells = [" / ".join(format_value(mine.get(g, {}).get(m))
                                 for m in ("pixel_auroc", "aupro", "image_auroc")) for g in groups]
             parts.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -89,10 +93,10 @@ BREAKDOWN_NOTES = {
     "severity": ("Each cell: pixel AUROC / AUPRO / image AUROC of the class-k images whose synthesis severity "
                  "lies in the bin, against every clean image (the protocol of the tables above, restricted); "
                  "`n` counts those images."),
-    "kind": ("Each cell: pixel AUROC / AUPRO / image AUROC of the class-k images of one kind (the ghosting mode "
-             "drawn: a moving object's double contours, a hand-shaken frame fused in highlights or shadows, an "
-             "optical ghost of a bright object, a reflection in glass; a day or night flare), against every "
-             "clean image; `n` counts those images."),
+    "subtype": ("Each cell: pixel AUROC / AUPRO / image AUROC of the class-k images of one subtype (the ghosting "
+                "mode drawn: a moving object's double contours, a hand-shaken frame fused in highlights or "
+                "shadows, an optical ghost of a bright object, a reflection in glass; a day or night flare), "
+                "against every clean image; `n` counts those images."),
 }
 SYNTH_NOTES = ("Per class k: pixel metrics over images labelled k or clean (positives = class-k mask pixels); "
                "image metrics rank class-k images against clean ones by the class-k probability; `mean` averages "
@@ -135,14 +139,14 @@ def report_markdown(runs: Mapping[str, MethodRun], command: str, title: str, rea
     """A report's ``results.md``: what was run (exact command), how to read it, the tables."""
     notes = REAL_NOTES if real else SYNTH_NOTES
     return (f"# {title}\n\nProduced by:\n\n```bash\n{command}\n```\n\n{notes}\n\n{metric_tables(runs)}"
-            f"{breakdown_tables(runs, 'severity')}{breakdown_tables(runs, 'kind')}")
+            f"{breakdown_tables(runs, 'severity')}{breakdown_tables(runs, 'subtype')}")
 
 
 def write_json(runs: Mapping[str, MethodRun], out: Path, info: dict) -> None:
-    """``metrics.json`` (method -> class -> metric), ``severity.json`` and ``kind.json`` (method -> class ->
-    severity bin or kind -> metric; benchmark runs) and ``run.json`` (command, timing, counts)."""
+    """``metrics.json`` (method -> class -> metric), ``severity.json`` and ``subtype.json`` (method -> class ->
+    severity bin or subtype -> metric; benchmark runs) and ``run.json`` (command, timing, counts)."""
     (out / "metrics.json").write_text(json.dumps({m: r.metrics for m, r in runs.items()}, indent=2))
-    for by in ("severity", "kind"):
+    for by in ("severity", "subtype"):
         if any(getattr(r, f"by_{by}") for r in runs.values()):
             (out / f"{by}.json").write_text(json.dumps({m: getattr(r, f"by_{by}") for m, r in runs.items()}, indent=2))
     info = info | {"methods": {m: {"cpu_s_per_image": r.cpu_s_per_image, "wall_s_per_image": r.wall_s_per_image,
@@ -160,12 +164,12 @@ def read_runs(out: Path) -> tuple[dict[str, MethodRun], dict]:
     """
     info = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
-    severity, kind = ({} if not (out / f"{by}.json").is_file() else json.loads((out / f"{by}.json").read_text())
-                      for by in ("severity", "kind"))
+    severity, subtype = ({} if not (out / f"{by}.json").is_file() else json.loads((out / f"{by}.json").read_text())
+                      for by in ("severity", "subtype"))
     runs = {}
     for method, m in info["methods"].items():
         runs[method] = MethodRun(
-            metrics=metrics[method], by_severity=severity.get(method, {}), by_kind=kind.get(method, {}),
+            metrics=metrics[method], by_severity=severity.get(method, {}), by_subtype=subtype.get(method, {}),
             cpu_s_per_image=m["cpu_s_per_image"],
             wall_s_per_image=m["wall_s_per_image"], n_images=m["n_images"], n_predicted=m["n_predicted"],
             n_cached=m["n_cached"], n_skipped=m["n_skipped"], has_maps=m["has_maps"], classes=tuple(m["classes"]))

@@ -207,16 +207,16 @@ def test_merging_pixel_accumulators_of_other_bins_is_refused() -> None:
         PixelAccumulator.merged(MetricsConfig(), [coarse])
 
 
-def test_by_kind_equals_an_accumulator_of_that_kind_alone() -> None:
-    """Kinds cut across severity bins; classes without kinds (here moire) have no breakdown."""
+def test_by_subtype_equals_an_accumulator_of_that_subtype_alone() -> None:
+    """Subtypes cut across severity bins; classes without them (here moire) have no breakdown."""
     records = _severity_records(1)
     kinds = {1: ("motion", "reflection", "optical"), 2: ("day", "night"), 3: (None,)}
     kind_of = [None if label == 0 else kinds[label][(i // 4) % len(kinds[label])]
                for i, (label, *_) in enumerate(records)]
     acc = BenchmarkAccumulator()
     for (label, maps, mask, probs, severity), kind in zip(records, kind_of, strict=True):
-        acc.update(label, 1 - probs.max(), probs, maps, mask, severity, kind=kind)
-    by_kind = acc.by_kind()
+        acc.update(label, 1 - probs.max(), probs, maps, mask, severity, subtype=kind)
+    by_kind = acc.by_subtype()
     assert set(by_kind) == {"ghosting", "flare"}
     assert list(by_kind["ghosting"]) == sorted(kinds[1]) and list(by_kind["flare"]) == ["day", "night"]
     for k, c in ((0, "ghosting"), (1, "flare")):

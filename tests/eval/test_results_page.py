@@ -58,11 +58,11 @@ def test_page_holds_the_numbers_of_the_reports(benchmark: Path, real_dir: Path, 
     by_severity = severity[DEFAULT]["moire"]
     row = " | ".join(_cells(v, ("pixel_auroc", "aupro", "image_auroc")) for v in by_severity.values())
     assert f"| {DEFAULT} | {row} |" in text
-    by_severity_section = text.split("### by severity")[1].split("### by kind")[0]
+    by_severity_section = text.split("### by severity")[1].split("### by subtype")[0]
     assert f"| {DEFAULT} |" in by_severity_section and "| spectral |" not in by_severity_section  # the default's
-    by_kind = _json(test, "kind.json")[DEFAULT]
-    assert by_kind, "the fixture benchmark's ghosting and flare samples record their kind"
-    by_kind_section = text.split("### by kind")[1].split("## Real photos")[0]
+    by_kind = _json(test, "subtype.json")[DEFAULT]
+    assert by_kind, "the fixture benchmark's ghosting and flare samples record their subtype"
+    by_kind_section = text.split("### by subtype")[1].split("## Real photos")[0]
     for cls, kinds in by_kind.items():
         row = " | ".join(_cells(v, ("pixel_auroc", "aupro", "image_auroc")) for v in kinds.values())
         assert f"| {DEFAULT} | {row} |" in by_kind_section.split(f"#### {cls}")[1]

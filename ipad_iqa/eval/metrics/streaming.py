@@ -13,10 +13,11 @@ Per-class protocol (``BenchmarkAccumulator``), for each class k in ``ARTIFACT_CL
 * ``mean`` averages each metric over the classes where it is defined.
 * ``any`` (image metrics only) ranks every artifact image against clean ones by ``1 - score``.
 
-Severity and kind breakdowns (``BenchmarkAccumulator.by_severity``, ``by_kind``): the same per-class protocol
-with the class-k images restricted to one severity bin, or to one kind of the artifact (a ghosting mode, day or
-night flare), and every clean image kept, so a bin's AUROC answers "how well are artifacts of this strength (this
-kind) told from clean images". Pixel histograms are kept per (severity bin, kind) group and added on demand, so
+Severity and subtype breakdowns (``BenchmarkAccumulator.by_severity``, ``by_subtype``): the same per-class
+protocol with the class-k images restricted to one severity bin, or to one subtype of the artifact (a ghosting
+mode, a day or night flare), and every clean image kept, so a bin's AUROC answers "how well are artifacts of this
+strength (this subtype) told from clean images". Pixel histograms are kept per (severity bin, subtype) group and
+added on demand, so
 the breakdowns cost no second pass over the maps.
 """
 
@@ -149,7 +150,7 @@ def severity_bins(edges: Sequence[float]) -> list[str]:
 #: What ``BenchmarkAccumulator.by_severity`` reports per class and bin (plus ``n_images``).
 SEVERITY_METRICS: tuple[str, ...] = ("pixel_auroc", "aupro", "image_auroc", "image_ap")
 _CLEAN, _UNKNOWN = "clean", "unknown"  # severity groups besides the bins
-Group = tuple[str, str | None]  # (severity bin, kind) of an image; clean images are (_CLEAN, None)
+Group = tuple[str, str | None]  # (severity bin, subtype) of an image; clean images are (_CLEAN, None)
 
 
 class BenchmarkAccumulator:
@@ -163,7 +164,7 @@ class BenchmarkAccumulator:
         self.pixel = pixel
         self._bin_names = severity_bins(config.severity_edges)
         # class -> group -> pixels: group (clean, None) holds the clean images, the others the class-k images of
-        # one severity bin ("unknown": no severity given) and kind. A class's pixel metrics merge all its groups.
+        # one severity bin ("unknown": no severity given) and subtype. A class's pixel metrics merge all its groups.
         self._pix: dict[str, dict[Group, PixelAccumulator]] = {c: {} for c in ARTIFACT_CLASSES}
         self._labels: list[int] = []
         self._probs: list[np.ndarray] = []
@@ -190,15 +191,16 @@ class BenchmarkAccumulator:
 
     def update(self, label: int, score: float, class_probs: np.ndarray,
                maps: np.ndarray | None = None, mask: np.ndarray | None = None,
-               severity: float | None = None, ignore: np.ndarray | None = None, kind: str | None = None) -> None:
+               severity: float | None = None, ignore: np.ndarray | None = None, subtype: str | None = None
+               ) -> None:
         """Add one image. ``label``: 0 clean, k+1 for ``ARTIFACT_CLASSES[k]``; ``maps`` (3, H, W);
         ``mask`` (H, W) of the labelled class (ignored for clean images); ``severity`` in [0, 1] of an artifact
         image, for ``by_severity`` (``None``: counted in the class metrics, in no bin); ``ignore`` (H, W): the
-        mask's ignore band, left out of every pixel metric; ``kind``: the artifact's kind, for ``by_kind``
-        (``None``: in no kind)."""
+        mask's ignore band, left out of every pixel metric; ``subtype``: the artifact's subtype, for
+        ``by_subtype`` (``None``: in none)."""
         if not 0 <= label <= len(ARTIFACT_CLASSES):
             raise ValueError(f"label {label} out of range")
-        group = (self._bin(label, severity), None if label == 0 else kind)
+        group = (self._bin(label, severity), None if label == 0 else subtype)
         self._labels.append(int(label))
         self._scores.append(float(score))
         self._probs.append(np.asarray(class_probs, dtype=np.float64).reshape(len(ARTIFACT_CLASSES)))
@@ -243,7 +245,7 @@ class BenchmarkAccumulator:
 
     def _breakdown(self, part: int, names: Callable[[int], Sequence[str]]) -> dict[str, dict[str, Metrics]]:
         """class -> name -> ``SEVERITY_METRICS`` and ``n_images``: the class-k images whose group has ``name``
-        at position ``part`` (0 severity bin, 1 kind), against every clean image, as in ``compute``."""
+        at position ``part`` (0 severity bin, 1 subtype), against every clean image, as in ``compute``."""
         labels = np.asarray(self._labels, dtype=int)
         tags = np.asarray([g[part] for g in self._groups], dtype=object)
         probs = np.asarray(self._probs).reshape(-1, len(ARTIFACT_CLASSES))
@@ -263,13 +265,13 @@ class BenchmarkAccumulator:
         """class -> severity bin -> ``SEVERITY_METRICS`` and ``n_images`` (see ``_breakdown``)."""
         return self._breakdown(0, lambda k: self._bin_names)
 
-    def by_kind(self) -> dict[str, dict[str, Metrics]]:
-        """class -> kind -> ``SEVERITY_METRICS`` and ``n_images``, for the classes whose images have kinds."""
-        def kinds(k: int) -> list[str]:
+    def by_subtype(self) -> dict[str, dict[str, Metrics]]:
+        """class -> subtype -> ``SEVERITY_METRICS`` and ``n_images``, for the classes whose images have one."""
+        def subtypes(k: int) -> list[str]:
             return sorted({g[1] for g, y in zip(self._groups, self._labels, strict=True)
                            if y == k + 1 and g[1] is not None})
 
-        return {c: v for c, v in self._breakdown(1, kinds).items() if v}
+        return {c: v for c, v in self._breakdown(1, subtypes).items() if v}
 
     def curves(self) -> dict[str, dict[str, dict[str, np.ndarray]]]:
         """class -> {"pixel", "image"} -> ROC/PR points, for plots."""
