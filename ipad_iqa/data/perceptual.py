@@ -284,8 +284,8 @@ def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...],
     with the three-level visibility mask; deterministic in ``seed``. Its twin is :func:`clean_twin`.
 
     Raises :class:`InvisibleArtifactError` when ``max_draws`` draws of the synthesizer all fail to reach the
-    target (e.g. ghosting on a featureless sky). Redraws keep the first draw's ghosting mode; writers that try
-    several seeds per sample pin it for all of them with :func:`pinned_options`.
+    target (e.g. ghosting on a featureless sky). Each draw draws its ghosting mode anew from ``synth_options``:
+    datasets pass :func:`pinned_options`, which fix a sample's mode for all its draws and seeds.
     """
     if label == "clean":
         return clean_twin(source, label, seed, size, cfg)
@@ -310,12 +310,7 @@ def render_visible_sample(source: np.ndarray, label: str, seed: tuple[int, ...],
         # the synthesizer's own severity shapes the draw (sizes, offsets, ghost counts); drawn strong, so that
         # fading can reach any target, and stronger with every failed draw
         strength = min(1.0, float(rng.uniform(0.4, 1.0)) + 0.05 * (draw - 1))
-        prm = PARAMS[label].sample(rng, strength, **options)
-        if draw == 1 and label == "ghosting":
-            # redraws keep the first draw's mode: were it redrawn until some mode shows, the modes that reach a
-            # target less often (fusion, optical) would lose their share of the data to the others
-            options = options | {"mode_probs": only_mode(prm.mode)}
-        res = synth(canvas, rng, prm)
+        res = synth(canvas, rng, PARAMS[label].sample(rng, strength, **options))
         faded = fade_to_jod(canvas, res.image, twin, finished, target, rule, MAX_FADE[label])
         mask = three_level_mask(faded.jnd, rule)
         miss = abs(faded.jod - target)

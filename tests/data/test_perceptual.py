@@ -143,14 +143,18 @@ def ghost_modes(monkeypatch) -> list[str]:
     return seen
 
 
-def test_redraws_keep_a_samples_ghosting_mode(ghost_modes: list[str]) -> None:
-    """A flat canvas fails every draw: with four equally likely modes, a redraw that drew the mode again would
-    change it in three of four draws."""
-    flat = np.full((96, 96, 3), 0.5, np.float32)
+def test_pinned_options_keep_a_samples_ghosting_mode_through_its_redraws(ghost_modes: list[str], photos,
+                                                                         monkeypatch) -> None:
+    """With no draw visible, all 12 are made: with four equally likely modes drawn anew, a redraw changes the
+    mode in three of four draws; pinned, never."""
+    monkeypatch.setattr(perceptual, "three_level_mask", lambda jnd, rule: np.zeros(jnd.shape, np.uint8))
     even = {"ghosting": {"mode_probs": (1.0, 1.0, 1.0, 1.0)}}
-    with pytest.raises(InvisibleArtifactError):
-        render_visible_sample(flat, "ghosting", (0,), 96, severity_range=(1.0, 1.0), synth_options=even)
-    assert len(ghost_modes) == DEFAULT_RULE.max_draws and len(set(ghost_modes)) == 1
+    for options, modes in ((even, "several"), (pinned_options("ghosting", (0,), even), "one")):
+        ghost_modes.clear()
+        with pytest.raises(InvisibleArtifactError):
+            render_visible_sample(photos["astronaut"], "ghosting", (0,), 64, synth_options=options)
+        assert len(ghost_modes) == DEFAULT_RULE.max_draws
+        assert (len(set(ghost_modes)) == 1) == (modes == "one")
 
 
 def test_a_benchmark_samples_attempts_keep_its_ghosting_mode(monkeypatch) -> None:
