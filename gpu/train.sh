@@ -10,6 +10,7 @@
 # run cut off by the call's limit still shows how far it got. Environment overrides, for a dry run on a CPU:
 # DEVICE (cuda), N and VAL_N (4096, 256 canvases), STEPS (the recipe's), WORKERS (cores - 1), WORK (/tmp/ipad-gpu),
 # PACK (.gpu), PYTHON (python3), THROUGHPUT_STEPS (30 on cuda, else 0: none; it rewrites benchmarks/results/).
+# Relative paths in OUT, PACK and WORK are read from the repository root, where the script runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACK=${PACK:-.gpu}
