@@ -41,6 +41,7 @@ from PIL import Image
 from ipad_iqa.data.pipeline import DEFAULT_FINISH, _resize, load_photo
 from ipad_iqa.data.shards import CANVAS_SIZE
 from ipad_iqa.data.sources import list_clean_pool, source_name
+from ipad_iqa.io import open_image
 
 TRAVEL_LIMIT = 64 * 2**20  # bytes: the device tool's limit on the working tree that travels, carried paths included
 SPLITS = ("train", "val")  # the splits the recipe's shards are written from
@@ -61,12 +62,14 @@ def pack_photos(clean_dir: Path, out: Path) -> tuple[int, list[float]]:
         for path in list_clean_pool(clean_dir, split):
             dest = out / source_name(path, clean_dir)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            image = load_photo(path)  # as synthesis reads it: EXIF orientation applied, transparency composited
-            h, w = image.shape[:2]
-            if min(h, w) <= MAX_SHORT:
-                _copy(path, dest)
+            with open_image(path) as header:  # the short side, from the header: a turn by EXIF keeps it
+                small_enough = min(header.size) <= MAX_SHORT
+            if small_enough:
+                _copy(path, dest)  # the shard writer decodes (and records any unreadable photo) there
                 copied += 1
                 continue
+            image = load_photo(path)  # as synthesis reads it: EXIF orientation applied, transparency composited
+            h, w = image.shape[:2]
             scale = MAX_SHORT / min(h, w)
             small = _resize(image, (max(MAX_SHORT, round(h * scale)), max(MAX_SHORT, round(w * scale))))
             pixels = Image.fromarray(np.rint(small * 255).astype(np.uint8))
@@ -87,7 +90,7 @@ def pack_photos(clean_dir: Path, out: Path) -> tuple[int, list[float]]:
 
 def _copy(src: Path, dest: Path) -> None:
     """Byte copy, or a lossless smaller one where jpegtran is installed (Huffman tables optimized, progressive:
-    the decoded pixels are the same, about 9 % fewer bytes on this pool)."""
+    the decoded pixels are the same, the file smaller)."""
     if src.suffix.lower() in (".jpg", ".jpeg") and shutil.which("jpegtran"):
         subprocess.run(["jpegtran", "-copy", "all", "-optimize", "-progressive", "-outfile", str(dest), str(src)],
                        check=True)
@@ -132,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     out = (args.out if args.out.is_absolute() else repo / args.out).resolve()
     if not out.is_relative_to(repo) or out == repo:
         parser.error(f"--out {args.out}: the pack must be a folder inside the repository, which `carry` names")
-    if subprocess.run(["git", "check-ignore", "-q", f"{out}/"], cwd=repo).returncode != 0:  # "/": a folder,
+    # the trailing "/" asks about a folder, so a pattern such as "/.gpu/" matches before the folder exists
+    if subprocess.run(["git", "check-ignore", "-q", f"{out}/"], cwd=repo).returncode != 0:
         parser.error(f"--out {args.out}: not ignored by git, so it would travel twice (add it to .gitignore)")
     if out.exists():  # a pack is rebuilt whole, so nothing stale travels; but only a pack is ever deleted
         if not (out / MARKER).is_file() and any(out.iterdir()):

@@ -89,6 +89,7 @@ def breakdown_tables(runs: Mapping[str, MethodRun], by: str) -> str:
     return "\n".join(parts) + "\n"
 
 
+# The breakdowns of a benchmark report (MethodRun.by_<name>, <name>.json), with how to read their tables.
 BREAKDOWN_NOTES = {
     "severity": ("Each cell: pixel AUROC / AUPRO / image AUROC of the class-k images whose synthesis severity "
                  "lies in the bin, against every clean image (the protocol of the tables above, restricted); "
@@ -146,7 +147,7 @@ def write_json(runs: Mapping[str, MethodRun], out: Path, info: dict) -> None:
     """``metrics.json`` (method -> class -> metric), ``severity.json`` and ``subtype.json`` (method -> class ->
     severity bin or subtype -> metric; benchmark runs) and ``run.json`` (command, timing, counts)."""
     (out / "metrics.json").write_text(json.dumps({m: r.metrics for m, r in runs.items()}, indent=2))
-    for by in ("severity", "subtype"):
+    for by in BREAKDOWN_NOTES:
         if any(getattr(r, f"by_{by}") for r in runs.values()):
             (out / f"{by}.json").write_text(json.dumps({m: getattr(r, f"by_{by}") for m, r in runs.items()}, indent=2))
     info = info | {"methods": {m: {"cpu_s_per_image": r.cpu_s_per_image, "wall_s_per_image": r.wall_s_per_image,
@@ -165,7 +166,7 @@ def read_runs(out: Path) -> tuple[dict[str, MethodRun], dict]:
     info = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     severity, subtype = ({} if not (out / f"{by}.json").is_file() else json.loads((out / f"{by}.json").read_text())
-                      for by in ("severity", "subtype"))
+                      for by in BREAKDOWN_NOTES)
     runs = {}
     for method, m in info["methods"].items():
         runs[method] = MethodRun(

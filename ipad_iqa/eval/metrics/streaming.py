@@ -17,8 +17,7 @@ Severity and subtype breakdowns (``BenchmarkAccumulator.by_severity``, ``by_subt
 protocol with the class-k images restricted to one severity bin, or to one subtype of the artifact (a ghosting
 mode, a day or night flare), and every clean image kept, so a bin's AUROC answers "how well are artifacts of this
 strength (this subtype) told from clean images". Pixel histograms are kept per (severity bin, subtype) group and
-added on demand, so
-the breakdowns cost no second pass over the maps.
+added on demand, so the breakdowns cost no second pass over the maps.
 """
 
 from __future__ import annotations
