@@ -60,6 +60,9 @@ class OptimConfig:
     grad_clip: float = 1.0
 
 
+PRECISIONS = ("float32", "bfloat16")
+
+
 @dataclass(frozen=True)
 class TrainConfig(NetworkConfig):
     """A whole recipe: the network (``NetworkConfig``: method, variant, arch, start weights, seed) and how it
@@ -77,6 +80,12 @@ class TrainConfig(NetworkConfig):
     device: str = "cpu"
     # CPU threads per process (None = torch's default). 1 avoids OpenMP stalls when sharing cores with workers.
     num_threads: int | None = None
+    # Arithmetic of the training forward pass: "bfloat16" runs it under autocast (losses and weights stay float32)
+    precision: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

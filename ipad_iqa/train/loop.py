@@ -38,6 +38,12 @@ class _Step(nn.Module):
         return self.model.forward_views(self.model.normalize(views), t), t
 
 
+def _float(out: ViewOutput) -> ViewOutput:
+    """A forward pass's outputs in float32 (a no-op for float32 ones), so that the losses sum in full precision."""
+    return ViewOutput([x.float() for x in out.layer_logits], out.probs.float(), out.cls_logits.float(),
+                      out.cls_emb.float())
+
+
 class RankSlice(Sampler[int]):
     """Indices start*global_batch + rank, + world, ...: each rank its own samples, resumable mid-run."""
 
@@ -226,10 +232,11 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
             break
         for g, base in zip(opt.param_groups, (cfg.optim.lr, cfg.optim.backbone_lr), strict=False):
             g["lr"] = base * _lr_factor(step, cfg)
-        out, t = runner(batch["image"].to(device))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
+            out, t = runner(batch["image"].to(device))
         valid = batch["valid"].to(device) if "valid" in batch else None
-        loss, parts = ipad_loss(model, out, t, batch["masks"].to(device), batch["label"].to(device), cfg.loss,
-                                valid)
+        loss, parts = ipad_loss(model, _float(out), t.float(), batch["masks"].to(device), batch["label"].to(device),
+                                cfg.loss, valid)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)

@@ -84,6 +84,24 @@ def test_same_config_and_seed_give_same_losses(clean_pool, tmp_path):
     assert other["first_losses"] != runs[0]["first_losses"]
 
 
+def test_bfloat16_runs_the_forward_in_bfloat16_and_keeps_float32_weights(clean_pool, tmp_path, monkeypatch):
+    import ipad_iqa.train.loop as loop
+
+    seen = []
+    to_float = loop._float
+    monkeypatch.setattr(loop, "_float", lambda out: seen.append(out.layer_logits[0].dtype) or to_float(out))
+    full = train(load_config(CONFIG, _overrides(clean_pool, tmp_path / "f32")))
+    half = train(load_config(CONFIG, _overrides(clean_pool, tmp_path / "bf16", "precision=bfloat16")))
+    assert seen == [torch.float32] * 4 + [torch.bfloat16] * 4
+    # the same batches and start: bfloat16 rounding moves the loss, not what is learned
+    assert half["first_losses"] != full["first_losses"]
+    np.testing.assert_allclose(half["first_losses"][0], full["first_losses"][0], rtol=0.02)
+    ckpt = torch.load(tmp_path / "bf16" / "last.pt", weights_only=True)
+    assert all(v.dtype == torch.float32 for v in ckpt["model"].values() if v.is_floating_point())
+    with pytest.raises(ValueError, match="precision"):
+        load_config(CONFIG, ["precision=float16"])
+
+
 @pytest.mark.parametrize("path", sorted(CONFIG.parent.rglob("*.yaml")), ids=lambda p: p.relative_to(CONFIG.parent).as_posix())
 def test_every_committed_config_is_valid(path: Path):
     """A typo in a recipe would otherwise surface only when someone runs it (maybe hours into a queue)."""
