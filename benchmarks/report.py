@@ -209,8 +209,8 @@ def table_train_throughput(d: dict) -> str:
                   f"{data['v1_on_the_fly']:.1f}"],
                  [f"`{name}`", "v2: read from shards", f"{m['v2_shards_samples_s']:.1f}",
                   f"{m['ratio']:.2f}{ok} (≥ {d['target_ratio']:.0f})", f"{data['v2_shards']:.1f}"]]
-    note = (f"*{d['steps']} steps of batch {d['batch']}, {d['threads']} torch threads, {d['workers']} data-loader "
-            f"worker{'s' if d['workers'] != 1 else ''}, each model from random weights*\n\n")
+    note = (f"*{d['steps']} steps of batch {d['batch']} in {d['precision']}, {d['threads']} torch threads, "
+            f"{d['workers']} data-loader worker{'s' if d['workers'] != 1 else ''}, each model from random weights*\n\n")
     return note + _table(["model", "data source", "training samples/s", "ratio", "data alone: samples/s"], rows)
 
 

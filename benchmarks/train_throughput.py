@@ -12,7 +12,7 @@ On 2 CPU cores the model step bounds both runs, whatever the data side does. ``-
 the cores; ``gpu/train.sh`` runs it so under ``taskset -c 0,1``, the data side on two CPUs, after its training.
 
     python benchmarks/train_throughput.py --shards SHARDS --val-shards VAL --clean-dir PHOTOS [--steps 30]
-        [--precision bfloat16]
+        [--precision float32]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from common import write_results
 
-from ipad_iqa.train.config import PRECISIONS, load_config
+from ipad_iqa.train.config import PRECISIONS, TrainConfig, load_config
 from ipad_iqa.train.loop import _datasets, train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -68,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--device", default="cpu", help="where the model trains: cpu or cuda")
-    parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help="arithmetic of both models' forward passes (default: each recipe's own)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=TrainConfig().precision,
+                        help="arithmetic of both models' forward passes (default: training's default)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
-    both = [f"device={args.device}", *([f"precision={args.precision}"] if args.precision else [])]
+    both = [f"device={args.device}", f"precision={args.precision}"]
     shard_data = [f"data.shards={args.shards}", f"data.val_shards={args.val_shards}", *both]
     v1_data = ["data.shards=null", "data.val_shards=null", f"data.clean_dir={args.clean_dir}",
                "data.canvas_sizes=[224,512]", *both]
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         models[name] = {"v1_on_the_fly_samples_s": v1, "v2_shards_samples_s": shards, "ratio": shards / v1}
     samples = args.steps * args.batch
     result = {"steps": args.steps, "batch": args.batch, "threads": THREADS, "workers": WORKERS, "device": args.device,
-              "precision": {name: load_config(recipe, both).precision for name, recipe in MODELS.items()},
+              "precision": args.precision,
               "cpus": len(os.sched_getaffinity(0)), "models": models,
               "target_ratio": TARGET,
               "data_only_samples_s": {"v1_on_the_fly": data_rate(MODELS["ipad_clip_v1"], v1_data, samples),

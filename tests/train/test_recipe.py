@@ -90,8 +90,8 @@ def test_bfloat16_runs_the_forward_in_bfloat16_and_keeps_float32_weights(clean_p
     seen = []
     to_float = loop._float
     monkeypatch.setattr(loop, "_float", lambda out: seen.append(out.layer_logits[0].dtype) or to_float(out))
-    full = train(load_config(CONFIG, _overrides(clean_pool, tmp_path / "f32")))
-    half = train(load_config(CONFIG, _overrides(clean_pool, tmp_path / "bf16", "precision=bfloat16")))
+    full = train(load_config(CONFIG, _overrides(clean_pool, tmp_path / "f32", "precision=float32")))
+    half = train(load_config(CONFIG, _overrides(clean_pool, tmp_path / "bf16")))  # the default
     assert seen == [torch.float32] * 4 + [torch.bfloat16] * 4
     # the same batches and start: bfloat16 rounding moves the loss, not what is learned
     assert half["first_losses"] != full["first_losses"]
@@ -258,6 +258,7 @@ def test_the_default_recipe_is_the_run_of_the_shipped_weights():
 
     v = get_variant("ipad_clip")
     recorded = _flat(read_metadata(resolve_weights(v.name, v.weights))["config"])
+    recorded.setdefault("precision", "float32")  # weights from before the option trained in float32
     recipe = _flat(load_config(CONFIG.parents[1] / v.training_config).to_dict())
     differ = {k: (recipe.get(k), recorded.get(k)) for k in set(recipe) | set(recorded)
               if k not in MACHINE_KEYS and recipe.get(k) != recorded.get(k)
