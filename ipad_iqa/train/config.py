@@ -80,9 +80,9 @@ class TrainConfig(NetworkConfig):
     device: str = "cpu"
     # CPU threads per process (None = torch's default). 1 avoids OpenMP stalls when sharing cores with workers.
     num_threads: int | None = None
-    # Arithmetic of the training forward pass. "bfloat16" runs it under autocast, losses and weights in float32:
-    # 1.43x the samples/s of "float32" on this project's 2-core CPU (AMX) and as accurate (docs/history.md). A CPU
-    # without bfloat16 instructions emulates it, slower than float32: set "float32" there.
+    # Arithmetic of the training step's forward pass. "bfloat16" runs it under autocast, with losses, weights and
+    # validation in float32: faster where the hardware has bfloat16 (AMX CPUs, recent GPUs) and as accurate
+    # (docs/history.md); elsewhere it is emulated, so set "float32" there.
     precision: str = "bfloat16"
 
     def __post_init__(self) -> None:

@@ -40,8 +40,8 @@ class _Step(nn.Module):
 
 def _float(out: ViewOutput) -> ViewOutput:
     """A forward pass's outputs in float32 (a no-op for float32 ones), so that the losses sum in full precision."""
-    return ViewOutput([x.float() for x in out.layer_logits], out.probs.float(), out.cls_logits.float(),
-                      out.cls_emb.float())
+    values = {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
+    return ViewOutput(**{k: [x.float() for x in v] if isinstance(v, list) else v.float() for k, v in values.items()})
 
 
 class RankSlice(Sampler[int]):
@@ -198,6 +198,10 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
     step, best, stale, history = 0, math.inf, 0, []
     if resume:
         ckpt = torch.load(resume, map_location=device, weights_only=True)
+        # a run goes on in the arithmetic it started in (runs from before the option trained in float32)
+        if (started_in := ckpt["config"].get("precision", "float32")) != cfg.precision:
+            raise ValueError(f"{resume} trained with precision {started_in}, this config says {cfg.precision}: "
+                             f"resume with --set precision={started_in}")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         step, best, stale = ckpt["step"], ckpt["best"], ckpt["stale"]

@@ -84,22 +84,43 @@ def test_same_config_and_seed_give_same_losses(clean_pool, tmp_path):
     assert other["first_losses"] != runs[0]["first_losses"]
 
 
-def test_bfloat16_runs_the_forward_in_bfloat16_and_keeps_float32_weights(clean_pool, tmp_path, monkeypatch):
+def test_bfloat16_runs_only_the_training_forward_in_bfloat16(clean_pool, tmp_path, monkeypatch):
     import ipad_iqa.train.loop as loop
 
-    seen = []
-    to_float = loop._float
-    monkeypatch.setattr(loop, "_float", lambda out: seen.append(out.layer_logits[0].dtype) or to_float(out))
+    forward, loss_inputs = [], []
+    to_float, loss = loop._float, loop.ipad_loss
+
+    def spy_float(out):
+        forward.append(out.layer_logits[0].dtype)
+        return to_float(out)
+
+    def spy_loss(model, out, t, *rest):  # training and validation both compute their loss here
+        loss_inputs.append({x.dtype for x in (*out.layer_logits, out.probs, out.cls_logits, out.cls_emb, t)})
+        return loss(model, out, t, *rest)
+
+    monkeypatch.setattr(loop, "_float", spy_float)
+    monkeypatch.setattr(loop, "ipad_loss", spy_loss)
     full = train(load_config(CONFIG, _overrides(clean_pool, tmp_path / "f32", "precision=float32")))
-    half = train(load_config(CONFIG, _overrides(clean_pool, tmp_path / "bf16")))  # the default
-    assert seen == [torch.float32] * 4 + [torch.bfloat16] * 4
-    # the same batches and start: bfloat16 rounding moves the loss, not what is learned
+    calls = len(loss_inputs)
+    half = train(load_config(CONFIG, _overrides(clean_pool, tmp_path / "bf16", "precision=bfloat16")))
+    assert forward == [torch.float32] * 4 + [torch.bfloat16] * 4
+    assert calls > 4 and len(loss_inputs) == 2 * calls  # the validations' losses were seen too
+    assert all(dtypes == {torch.float32} for dtypes in loss_inputs)
+    # the same batches and start: bfloat16 rounds the first loss, it does not change it
     assert half["first_losses"] != full["first_losses"]
     np.testing.assert_allclose(half["first_losses"][0], full["first_losses"][0], rtol=0.02)
     ckpt = torch.load(tmp_path / "bf16" / "last.pt", weights_only=True)
     assert all(v.dtype == torch.float32 for v in ckpt["model"].values() if v.is_floating_point())
-    with pytest.raises(ValueError, match="precision"):
+
+
+def test_precision_is_checked_and_kept_on_resume(clean_pool, tmp_path):
+    with pytest.raises(ValueError, match="precision must be one of float32, bfloat16"):
         load_config(CONFIG, ["precision=float16"])
+    out = tmp_path / "run"
+    train(load_config(CONFIG, _overrides(clean_pool, out, "precision=float32")))
+    more = _overrides(clean_pool, out, "optim.steps=6", "precision=bfloat16")
+    with pytest.raises(ValueError, match="trained with precision float32"):
+        train(load_config(CONFIG, more), resume=str(out / "last.pt"))
 
 
 @pytest.mark.parametrize("path", sorted(CONFIG.parent.rglob("*.yaml")), ids=lambda p: p.relative_to(CONFIG.parent).as_posix())
