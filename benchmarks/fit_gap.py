@@ -30,12 +30,10 @@ RECIPE = ROOT / "configs" / "ipad_clip_s.yaml"
 SHIPPED = ROOT / "ipad_iqa" / "assets" / "ipad_clip_s.safetensors"
 
 
-def recipe_loss(weights: Path, shards: str, samples: int) -> dict[str, float]:
-    """Validation loss and accuracy of ``weights`` on the first ``samples`` canvases of ``shards``."""
-    cfg = load_config(RECIPE, [f"data.shards={shards}", f"data.val_shards={shards}", f"data.val_samples={samples}",
-                               f"init_weights={weights}", "init_fresh=[]", "init_drop=[]", "num_threads=2"])
+def recipe_loss(model: torch.nn.Module, base: list[str], shards: str) -> dict[str, float]:
+    """Validation loss and accuracy of ``model`` on the first ``data.val_samples`` canvases of ``shards``."""
+    cfg = load_config(RECIPE, [*base, f"data.shards={shards}", f"data.val_shards={shards}"])
     _, canvases = _datasets(cfg)
-    model = build_model(cfg)
     with torch.no_grad():
         return validate(model, list(DataLoader(canvases, batch_size=cfg.optim.batch_size)), cfg)
 
@@ -48,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=256)
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
-    train, val = (recipe_loss(args.weights, s, args.samples) for s in (args.shards, args.val_shards))
+    base = [f"init_weights={args.weights}", "init_fresh=[]", "init_drop=[]", f"data.val_samples={args.samples}"]
+    model = build_model(load_config(RECIPE, base))  # built once: only the canvases differ between the two losses
+    train, val = (recipe_loss(model, base, s) for s in (args.shards, args.val_shards))
     result = {"weights_sha256": sha256_file(args.weights), "samples": args.samples, "train": train, "val": val,
               "val_minus_train_loss": val["val_loss"] - train["val_loss"]}
     write_results("fit_gap", result)
