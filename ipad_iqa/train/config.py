@@ -93,6 +93,12 @@ class TrainConfig(NetworkConfig):
         return dataclasses.asdict(self)
 
 
+def recorded_precision(recorded: dict[str, Any]) -> str:
+    """The precision a recorded run config (a checkpoint's or weights' metadata) trained in: configs from
+    before the option existed trained in float32."""
+    return recorded.get("precision", "float32")
+
+
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     """Instantiate nested frozen dataclasses from plain dicts, refusing unknown keys and wrong types."""
     nested = {f.name: type(f.default) for f in dataclasses.fields(cls) if dataclasses.is_dataclass(f.default)}

@@ -21,7 +21,7 @@ from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
 from ipad_iqa.data.shards import ShardDataset, ShardDatasetConfig
 from ipad_iqa.data.sources import list_clean_pool
 from ipad_iqa.model.ipad_clip import ViewOutput
-from ipad_iqa.train.config import DATA_ENV, TrainConfig
+from ipad_iqa.train.config import DATA_ENV, TrainConfig, recorded_precision
 from ipad_iqa.train.losses import ipad_loss
 from ipad_iqa.weights import save_weights, sha256_file
 
@@ -198,8 +198,8 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
     step, best, stale, history = 0, math.inf, 0, []
     if resume:
         ckpt = torch.load(resume, map_location=device, weights_only=True)
-        # a run goes on in the arithmetic it started in (runs from before the option trained in float32)
-        if (started_in := ckpt["config"].get("precision", "float32")) != cfg.precision:
+        # a run goes on in the arithmetic it started in
+        if (started_in := recorded_precision(ckpt["config"])) != cfg.precision:
             raise ValueError(f"{resume} trained with precision {started_in}, this config says {cfg.precision}: "
                              f"resume with --set precision={started_in}")
         model.load_state_dict(ckpt["model"])

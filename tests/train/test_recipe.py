@@ -17,7 +17,7 @@ from PIL import Image
 from ipad_iqa import create_model
 from ipad_iqa.cli.main import main
 from ipad_iqa.data.splits import split_of
-from ipad_iqa.train.config import load_config
+from ipad_iqa.train.config import load_config, recorded_precision
 from ipad_iqa.train.loop import train
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tiny_smoke.yaml"
@@ -279,7 +279,7 @@ def test_the_default_recipe_is_the_run_of_the_shipped_weights():
 
     v = get_variant("ipad_clip")
     recorded = _flat(read_metadata(resolve_weights(v.name, v.weights))["config"])
-    recorded.setdefault("precision", "float32")  # weights from before the option trained in float32
+    recorded["precision"] = recorded_precision(recorded)
     recipe = _flat(load_config(CONFIG.parents[1] / v.training_config).to_dict())
     differ = {k: (recipe.get(k), recorded.get(k)) for k in set(recipe) | set(recorded)
               if k not in MACHINE_KEYS and recipe.get(k) != recorded.get(k)
