@@ -37,6 +37,18 @@ def dice_loss(probs: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor, eps
     return (1 - (2 * inter + eps) / (total + eps)).mean()
 
 
+def pixel_losses(logits: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor, gamma: float
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Focal and dice losses of map logits (B,4,h,w) against masks (B,3,H,W) of visible artifact and ``valid``
+    (B,H,W), 0 on the ignore band, both at the crop's resolution (H, W multiples of h, w)."""
+    masks = masks * valid[:, None]
+    clean = (valid - masks.sum(dim=1)).clamp(min=0)[:, None]  # valid pixels of no artifact
+    counts = on_map_grid(torch.cat([clean, masks, valid[:, None]], dim=1), logits.shape[-2:])
+    logp = logits.log_softmax(dim=1)
+    return (focal_loss(logp, counts[:, :4], gamma),
+            dice_loss(logp.exp()[:, 1:], counts[:, 1:4], counts[:, 4:]))
+
+
 def ipad_loss(model: IPADCLIP, out: ViewOutput, t: torch.Tensor, masks: torch.Tensor, labels: torch.Tensor,
               w: LossWeights, valid: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Total loss and its parts for a batch of views with pixel masks (B,3,H,W) and labels (B,).
@@ -45,15 +57,10 @@ def ipad_loss(model: IPADCLIP, out: ViewOutput, t: torch.Tensor, masks: torch.Te
     uncertain artifact pixels) is left out of the image-level losses.
     """
     valid = masks.new_ones(masks.shape[0], *masks.shape[-2:]) if valid is None else valid
-    masks = masks * valid[:, None]
-    clean = (valid - masks.sum(dim=1)).clamp(min=0)[:, None]  # valid pixels of no artifact
     focal = dice = masks.new_zeros(())
     for logits in out.layer_logits:
-        grid = logits.shape[-2:]
-        counts = on_map_grid(torch.cat([clean, masks], dim=1), grid)
-        logp = logits.log_softmax(dim=1)
-        focal = focal + focal_loss(logp, counts, w.focal_gamma)
-        dice = dice + dice_loss(logp.exp()[:, 1:], counts[:, 1:], on_map_grid(valid[:, None], grid))
+        layer_focal, layer_dice = pixel_losses(logits, masks, valid, w.focal_gamma)
+        focal, dice = focal + layer_focal, dice + layer_dice
     n = len(out.layer_logits)
     named = labels >= 0
     image_ce = F.cross_entropy(out.cls_logits, labels, ignore_index=-1) if named.any() else masks.new_zeros(())

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ipad_iqa.train.losses import dice_loss, focal_loss, on_map_grid
+from ipad_iqa.train.losses import on_map_grid, pixel_losses
 
 
 def _batch(seed: int = 0):
@@ -29,18 +29,10 @@ def _per_pixel(logits, masks, valid, gamma=2.0):
     return focal, (1 - (2 * inter + 1) / (total + 1)).mean()
 
 
-def _on_grid(logits, masks, valid, gamma=2.0):
-    clean = (valid - masks.sum(dim=1)).clamp(min=0)[:, None]
-    counts = on_map_grid(torch.cat([clean, masks], dim=1), logits.shape[-2:])
-    logp = logits.log_softmax(dim=1)
-    return (focal_loss(logp, counts, gamma),
-            dice_loss(logp.exp()[:, 1:], counts[:, 1:], on_map_grid(valid[:, None], logits.shape[-2:])))
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_grid_losses_equal_the_per_pixel_losses(seed):
     logits, masks, valid = _batch(seed)
-    for got, want in zip(_on_grid(logits, masks, valid), _per_pixel(logits, masks, valid), strict=True):
+    for got, want in zip(pixel_losses(logits, masks, valid, 2.0), _per_pixel(logits, masks, valid), strict=True):
         torch.testing.assert_close(got, want)
 
 
@@ -48,12 +40,12 @@ def test_a_cell_in_the_ignore_band_does_not_count():
     logits, masks, valid = _batch()
     valid[0, :4, :4] = 0  # the top-left cell of view 0 is all ignore band
     masks = masks * valid[:, None]
-    before = _on_grid(logits, masks, valid)
+    before = pixel_losses(logits, masks, valid, 2.0)
     logits[0, :, 0, 0] = torch.tensor([-9.0, 9.0, -9.0, 9.0])  # any prediction there
-    for got, want in zip(_on_grid(logits, masks, valid), before, strict=True):
+    for got, want in zip(pixel_losses(logits, masks, valid, 2.0), before, strict=True):
         torch.testing.assert_close(got, want)
     logits[0, :, 0, 1] = torch.tensor([-9.0, 9.0, -9.0, 9.0])  # but not in a cell with valid pixels
-    assert not torch.allclose(_on_grid(logits, masks, valid)[0], before[0])
+    assert not torch.allclose(pixel_losses(logits, masks, valid, 2.0)[0], before[0])
 
 
 def test_masks_must_split_into_the_grid():
