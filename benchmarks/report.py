@@ -214,6 +214,17 @@ def table_train_throughput(d: dict) -> str:
     return note + _table(["model", "data source", "training samples/s", "ratio", "data alone: samples/s"], rows)
 
 
+def table_train_profile(d: dict) -> str:
+    note = (f"*one step of `{d['recipe']}`: batch {d['batch']} in {d['precision']}, {d['threads']} torch threads, "
+            f"mean of {d['timed_steps']} steps: {d['step_s']:.2f} s ({d['samples_per_s']:.1f} samples/s, data "
+            f"not included)*\n\n")
+    phases = _table(["phase", "seconds", "share"],
+                    [[p, f"{v:.3f}", f"{d['phase_share'][p]:.0%}"] for p, v in d["phases_s"].items()])
+    ops = _table(["operator (one profiled step)", "calls", "share of CPU time"],
+                 [[f"`{o['op']}`", str(o["calls"]), f"{o['self_cpu_share']:.1%}"] for o in d["top_ops"]])
+    return note + phases + "\n\n" + ops
+
+
 SECTIONS: dict[str, tuple[str, Callable[[dict], str], Callable[[dict], None] | None]] = {
     "latency": ("latency", table_latency, None),
     "per_mp": ("latency", table_per_mp, plot_per_mp),
@@ -225,6 +236,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict], str], Callable[[dict], None] | N
     "hotspots": ("hotspots", table_hotspots, None),
     "gpu": ("gpu", table_gpu, None),
     "train_throughput": ("train_throughput", table_train_throughput, None),
+    "train_profile": ("train_profile", table_train_profile, None),
 }
 
 
