@@ -1,7 +1,7 @@
 """Pack what `gpu/train.sh` needs on a lent GPU machine into `.gpu/`, within what the device tool carries.
 
 A device run receives the repository's tracked files plus the paths named in ``carry``, at most 64 MiB in all,
-and nothing can be fetched there. The recipe's shards are 1.1 GB, far too much to carry, so the GPU machine
+and nothing can be fetched there. The recipe's shards are 1.9 GB, far too much to carry, so the GPU machine
 (16 cores) writes them itself from the photos; this script packs those photos and the Python packages its image
 lacks, and checks the total before a minute of device time is spent.
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ipad_iqa.data.shards import ShardDataset, ShardDatasetConfig, index_shards, shard_paths, write_shards
+from PIL import Image
+
+from ipad_iqa.data.benchmark import _png
+from ipad_iqa.data.shards import (
+    ShardDataset,
+    ShardDatasetConfig,
+    _tar_bytes,
+    index_shards,
+    shard_paths,
+    write_shards,
+)
 
 pytest.importorskip("pycvvdp")
 
@@ -40,6 +51,35 @@ def test_round_trip(serial: Path) -> None:
             assert rec.meta["jod"] == 10.0
         else:
             assert rec.meta["jod"] < 10.0 and 0.0 <= rec.meta["severity"] <= 1.0
+
+
+def test_members_are_a_raw_uint8_image_and_a_three_level_png_mask(serial: Path) -> None:
+    with tarfile.open(shard_paths(serial)[0]) as tar:
+        files = {m.name: tar.extractfile(m).read() for m in tar}
+    keys = {name.split(".")[0] for name in files if name.endswith(".npy")}
+    assert keys
+    for key in keys:
+        image = np.load(io.BytesIO(files[f"{key}.npy"]), allow_pickle=False)
+        mask = np.asarray(Image.open(io.BytesIO(files[f"{key}.mask.png"])))
+        assert image.dtype == np.uint8 and image.shape == (96, 96, 3)
+        assert mask.shape == (96, 96) and set(np.unique(mask)) <= {0, 128, 255}
+
+
+def test_shards_with_png_images_read_the_same_views(serial: Path, tmp_path: Path) -> None:
+    """Shards written before the .npy format (images as KEY.png) give the same training views."""
+    for path in shard_paths(serial):
+        with tarfile.open(path) as tar:
+            members = [(m.name, tar.extractfile(m).read()) for m in tar]
+        old = [(name[:-4] + ".png", _png(np.load(io.BytesIO(data)))) if name.endswith(".npy") else (name, data)
+               for name, data in members]
+        (tmp_path / path.name).write_bytes(_tar_bytes(old))
+    config = ShardDatasetConfig(crop_size=64, views_per_canvas=2)
+    new, png = ShardDataset(serial, config), ShardDataset(tmp_path, config)
+    assert {r.image_format for r in png.records} == {"png"} and {r.image_format for r in new.records} == {"npy"}
+    assert len(new) == len(png)
+    for i in range(len(new)):
+        a, b = new[i], png[i]
+        assert all(np.array_equal(a[k], b[k]) for k in ("image", "masks", "valid", "label"))
 
 
 def test_rerun_keeps_shards_and_a_different_spec_is_refused(photo_pool: Path, serial: Path, file_digests) -> None:
