@@ -25,7 +25,7 @@ class IPADArchConfig:
     n_ctx: int = 4  # learnable context tokens shared by every prompt
     n_state_tokens: int = 2  # learnable tokens per artifact state (clean, ghosting, flare, moire)
     # vocabulary name in objects.yaml. "agnostic" (one generic word, no per-image object weighting) for the
-    # embedded model, whose text tower ignores object words: its 20-object prompts change no metric by 2e-4
+    # embedded model, which trains and reads it: a text tower trained from scratch ignored the object words
     # (docs/history.md); "default" (the paper's object-artifact prompts) for pretrained text towers.
     objects: str = "agnostic"
     object_temperature: float = 0.1  # softmax temperature of the per-image object weights
