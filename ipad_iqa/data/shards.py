@@ -8,7 +8,7 @@ tar, one group of files per sample, readable by ``webdataset`` or ``tarfile``)::
     OUT/shard-00000.tar ...      per sample KEY: KEY.npy (uint8 RGB, H x W x 3), KEY.mask.png (0/128/255),
                                  KEY.json
 
-The image is stored raw (NumPy's .npy, which WebDataset decodes too): decoding a PNG canvas took 80 % of a
+The image is stored raw (NumPy's .npy, which WebDataset decodes too): decoding a PNG canvas took nearly 80 % of a
 training view's cost, and disk is cheaper than cores (the recipe's 4,096 canvases: 1.8 GB raw, 1.0 GB as PNG).
 Masks, a few levels in large flat regions, stay PNG (1-2 kB). Shards written with PNG images (``KEY.png``, before
 the .npy format) still read.
