@@ -57,9 +57,9 @@ def metrics(benchmark: str, split: str, weights: Path, out: Path) -> dict[str, f
 
 
 def correction_size(benchmark: str, split: str, weights: Path, n: int) -> dict[str, float]:
-    """Mean per-pixel |correction| / |base| and cos(base, base + correction) over the first ``n`` images."""
+    """Mean per-pixel |base|, |correction| / |base| and cos(base, base + correction) over the first ``n`` images."""
     model = create_model("ipad_clip", head_weights=weights).eval()
-    seen: dict[str, list[float]] = {"ratio": [], "cosine": []}
+    seen: dict[str, list[float]] = {"base_norm": [], "ratio": [], "cosine": []}
     state: dict[str, torch.Tensor] = {}
 
     def keep_base(_module, args) -> None:
@@ -68,6 +68,7 @@ def correction_size(benchmark: str, split: str, weights: Path, n: int) -> dict[s
 
     def measure(_module, _args, correction: torch.Tensor) -> None:
         base = state.pop("base")
+        seen["base_norm"].append(float(base.norm(dim=1).mean()))
         seen["ratio"].append(float((correction.norm(dim=1) / base.norm(dim=1)).mean()))
         seen["cosine"].append(float(F.cosine_similarity(base, base + correction, dim=1).mean()))
 
