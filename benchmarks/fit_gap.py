@@ -42,8 +42,9 @@ PIXEL_STEP = 4  # every 4th pixel of each crop's rows and columns: the maps are 
 def crop_aurocs(model: torch.nn.Module, batches: list[dict]) -> dict[str, dict[str, float | None]]:
     """Per-class pixel and image AUROC of ``model`` on validation crops (masks, ignore band and labels)."""
     probs, masks, valid, labels, class_probs = [], [], [], [], []
+    anchors = model.text_anchors()
     for b in batches:
-        out = model.forward_views(model.normalize(b["image"]), model.text_anchors())
+        out = model.forward_views(model.normalize(b["image"]), anchors)
         grid = out.probs.float()
         if grid.shape[-2:] != b["masks"].shape[-2:]:
             grid = torch.nn.functional.interpolate(grid, size=b["masks"].shape[-2:], mode="bilinear",
