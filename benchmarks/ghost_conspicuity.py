@@ -37,8 +37,12 @@ SIGMA = 3.0
 NEGATIVE_STEP = 16  # every 16th unmasked pixel: the negatives outnumber the positives tenfold even so
 
 
-def luminance(path: Path) -> np.ndarray:
-    return (np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255) @ LUMA
+def rgb(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    return (image.astype(np.float32) / 255) @ LUMA
 
 
 def local_rms(x: np.ndarray) -> np.ndarray:
@@ -60,12 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     counts: dict[str, list[int]] = {}
     standing, buried, negatives = [], [], []
     for r in rows:
-        art, twin = luminance(args.benchmark / r["image"]), luminance(args.benchmark / r["reference"])
+        image = rgb(args.benchmark / r["image"])
+        art, twin = luminance(image), luminance(rgb(args.benchmark / r["reference"]))
         stands_out = local_rms(art - twin) >= local_rms(twin - ndimage.gaussian_filter(twin, SIGMA))
         mask = np.asarray(Image.open(args.benchmark / r["mask"]).convert("L"))
-        rgb = np.asarray(Image.open(args.benchmark / r["image"]).convert("RGB"))
         with torch.no_grad():
-            ghost = model(torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255).maps[0, 0].numpy()
+            ghost = model(torch.from_numpy(image.copy()).permute(2, 0, 1)[None].float() / 255).maps[0, 0].numpy()
         visible = mask == 255
         mode = counts.setdefault(json.loads(r["params"])["mode"], [0, 0])
         mode[0] += int((visible & stands_out).sum())
