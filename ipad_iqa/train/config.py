@@ -76,6 +76,9 @@ class TrainConfig(NetworkConfig):
     log_every: int = 10
     patience: int = 5  # validations without improvement before early stopping
     max_minutes: float | None = None  # wall-clock budget; stops cleanly and keeps the best checkpoint
+    # Also keep the weights of every validation (step_NNNNNN.safetensors): a learning curve needs the weights
+    # along the way, and best.safetensors holds only the lowest validation loss.
+    keep_weights: bool = False
     save_dtype: str = "float16"
     device: str = "cpu"
     # CPU threads per process (None = torch's default). 1 avoids OpenMP stalls when sharing cores with workers.

@@ -269,6 +269,9 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
                                    revision)
                 else:
                     stale += 1
+                if cfg.keep_weights:
+                    export_weights(model, out_dir / f"step_{step:06d}.safetensors", cfg, {"step": step, **metrics},
+                                   revision)
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                             "best": best, "stale": stale, "config": cfg.to_dict()}, out_dir / "last.pt")
                 # A run that has done all its steps stopped for that reason, whatever its clock or patience say.

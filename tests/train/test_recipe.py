@@ -77,6 +77,19 @@ def test_checkpoints_record_the_revision_the_run_started_at(clean_pool, tmp_path
     assert read_metadata(out / "best.safetensors")["git_revision"] == "rev0"
 
 
+def test_keep_weights_writes_the_weights_of_every_validation(clean_pool, tmp_path):
+    from ipad_iqa.weights import read_metadata
+
+    out = tmp_path / "run"
+    train(load_config(CONFIG, _overrides(clean_pool, out, "val_every=2", "keep_weights=true")))
+    kept = sorted(p.name for p in out.glob("step_*.safetensors"))
+    assert kept == ["step_000002.safetensors", "step_000004.safetensors"]
+    assert read_metadata(out / kept[1])["metrics"]["step"] == 4
+    plain = tmp_path / "plain"
+    train(load_config(CONFIG, _overrides(clean_pool, plain, "val_every=2")))
+    assert not list(plain.glob("step_*.safetensors"))
+
+
 def test_same_config_and_seed_give_same_losses(clean_pool, tmp_path):
     runs = [train(load_config(CONFIG, _overrides(clean_pool, tmp_path / f"r{i}"))) for i in range(2)]
     assert runs[0]["first_losses"] == runs[1]["first_losses"]
@@ -272,8 +285,8 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 def test_the_default_recipe_is_the_run_of_the_shipped_weights():
     """configs/ipad_clip_s.yaml holds what trained the shipped weights (their metadata records the config): same
-    steps, budget, data and losses; only machine paths differ, and the config may state arch options whose
-    default has changed since."""
+    steps, budget, data and losses; only machine paths differ, the config may state arch options whose default
+    has changed since, and options added since are at their defaults."""
     from ipad_iqa.registry import get_variant
     from ipad_iqa.weights import read_metadata, resolve_weights
 
@@ -281,7 +294,8 @@ def test_the_default_recipe_is_the_run_of_the_shipped_weights():
     recorded = _flat(read_metadata(resolve_weights(v.name, v.weights))["config"])
     recorded["precision"] = recorded_precision(recorded)
     recipe = _flat(load_config(CONFIG.parents[1] / v.training_config).to_dict())
+    defaults = _flat(load_config(None).to_dict())
     differ = {k: (recipe.get(k), recorded.get(k)) for k in set(recipe) | set(recorded)
               if k not in MACHINE_KEYS and recipe.get(k) != recorded.get(k)
-              and not (k.startswith("arch.") and k not in recorded)}
+              and not (k not in recorded and (k.startswith("arch.") or recipe.get(k) == defaults.get(k)))}
     assert not differ, f"recipe vs shipped weights: {differ}"
