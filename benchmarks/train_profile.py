@@ -1,8 +1,8 @@
 """Where a training step of the shipped recipe spends its time: the split ``train_throughput.py`` cannot give.
 
 One step of ``configs/ipad_clip_s.yaml`` (same batch, precision and threads; random weights, which cost what
-trained ones do) is cut into its phases as ``train.loop.train`` runs them: the text tower (anchors), the image
-forward, the losses, the backward, gradient clipping and the optimizer. Batches are read from the shards before
+trained ones do) is cut into its phases by ``train.loop.train_step`` itself: the forward pass (text anchors and
+image views), the losses, the backward, gradient clipping and the optimizer. Batches are read from the shards before
 the clock starts: the data side is ``train_throughput.py``'s. A profiled step then ranks the operators by their own
 CPU time, so that a speed-up is aimed at what costs. Writes ``benchmarks/results/train_profile.json``.
 
@@ -25,16 +25,15 @@ from torch.utils.data import DataLoader
 
 from ipad_iqa.baselines.networks import build_model
 from ipad_iqa.train.config import load_config
-from ipad_iqa.train.loop import _datasets, _float, _optimizer
-from ipad_iqa.train.losses import ipad_loss
+from ipad_iqa.train.loop import _datasets, _optimizer, _Step, train_step
 
 RECIPE = Path(__file__).resolve().parents[1] / "configs" / "ipad_clip_s.yaml"
-PHASES = ("text", "forward", "loss", "backward", "clip", "optimizer")
+PHASES = ("forward", "loss", "backward", "clip", "optimizer")
 WARMUP = 2  # steps before timing: oneDNN picks its kernels on the first ones
 
 
-def step_phases(model, opt, batch: dict, cfg) -> dict[str, float]:
-    """One training step, as the training loop runs it; seconds per phase."""
+def step_phases(model, runner, opt, batch: dict, cfg) -> dict[str, float]:
+    """One step of the training loop's own ``train_step``; seconds per phase."""
     times, t = {}, time.perf_counter()
 
     def tick(name: str) -> None:
@@ -42,21 +41,7 @@ def step_phases(model, opt, batch: dict, cfg) -> dict[str, float]:
         now = time.perf_counter()
         times[name], t = now - t, now
 
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
-        anchors = model.text_anchors()
-        tick("text")
-        out = model.forward_views(model.normalize(batch["image"]), anchors)
-        tick("forward")
-    loss, _ = ipad_loss(model, _float(out), anchors.float(), batch["masks"], batch["label"], cfg.loss,
-                        batch.get("valid"))
-    tick("loss")
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    tick("backward")
-    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
-    tick("clip")
-    opt.step()
-    tick("optimizer")
+    train_step(model, runner, opt, batch, cfg, torch.device("cpu"), tick)
     return times
 
 
@@ -75,17 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.num_threads)
     model = build_model(cfg).train()
-    opt = _optimizer(model, cfg)
+    opt, runner = _optimizer(model, cfg), _Step(model)
     train_set, _ = _datasets(cfg)
     loader = iter(DataLoader(train_set, batch_size=batch_size, drop_last=True))
     batches = [next(loader) for _ in range(WARMUP + args.steps + 1)]
     for batch in batches[:WARMUP]:
-        step_phases(model, opt, batch, cfg)
-    timed = [step_phases(model, opt, batch, cfg) for batch in batches[WARMUP:-1]]
+        step_phases(model, runner, opt, batch, cfg)
+    timed = [step_phases(model, runner, opt, batch, cfg) for batch in batches[WARMUP:-1]]
     mean = {p: sum(t[p] for t in timed) / len(timed) for p in PHASES}
     total = sum(mean.values())
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        step_phases(model, opt, batches[-1], cfg)
+        step_phases(model, runner, opt, batches[-1], cfg)
     ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
     op_total = sum(e.self_cpu_time_total for e in ops)
     result = {

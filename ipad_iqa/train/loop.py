@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,29 @@ def _float(out: ViewOutput) -> ViewOutput:
     """A forward pass's outputs in float32 (a no-op for float32 ones), so that the losses sum in full precision."""
     values = {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
     return ViewOutput(**{k: [x.float() for x in v] if isinstance(v, list) else v.float() for k, v in values.items()})
+
+
+def train_step(model: ArtifactModel, runner: nn.Module, opt: torch.optim.Optimizer, batch: dict, cfg: TrainConfig,
+               device: torch.device, tick: Callable[[str], None] = lambda phase: None
+               ) -> tuple[torch.Tensor, dict[str, float]]:
+    """One optimizer step on ``batch``: ``runner`` is ``_Step(model)``, DDP-wrapped when distributed. Returns the
+    loss and its parts. ``tick(phase)`` is called as each phase ends, so that ``benchmarks/train_profile.py``
+    times this very code rather than a copy of it."""
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
+        out, t = runner(batch["image"].to(device))
+    tick("forward")
+    valid = batch["valid"].to(device) if "valid" in batch else None
+    loss, parts = ipad_loss(model, _float(out), t.float(), batch["masks"].to(device), batch["label"].to(device),
+                            cfg.loss, valid)
+    tick("loss")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    tick("backward")
+    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+    tick("clip")
+    opt.step()
+    tick("optimizer")
+    return loss, parts
 
 
 class RankSlice(Sampler[int]):
@@ -236,15 +260,7 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
             break
         for g, base in zip(opt.param_groups, (cfg.optim.lr, cfg.optim.backbone_lr), strict=False):
             g["lr"] = base * _lr_factor(step, cfg)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
-            out, t = runner(batch["image"].to(device))
-        valid = batch["valid"].to(device) if "valid" in batch else None
-        loss, parts = ipad_loss(model, _float(out), t.float(), batch["masks"].to(device), batch["label"].to(device),
-                                cfg.loss, valid)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
-        opt.step()
+        loss, parts = train_step(model, runner, opt, batch, cfg, device)
         step += 1
         seen += b * world
         losses.append(float(loss.detach()))
