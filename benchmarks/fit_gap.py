@@ -39,12 +39,11 @@ PIXEL_STEP = 4  # every 4th pixel of each crop's rows and columns: the maps are 
 
 
 @torch.no_grad()
-def crop_aurocs(model: torch.nn.Module, batches: list[dict]) -> dict[str, dict[str, float | None]]:
-    """Per-class pixel and image AUROC of ``model`` on validation crops (masks, ignore band and labels)."""
+def crop_aurocs(model: torch.nn.Module, batches: list[dict], outputs: list) -> dict[str, dict[str, float | None]]:
+    """Per-class pixel and image AUROC of ``model``'s ``outputs`` on validation crops (masks, ignore band and
+    labels), one output per batch."""
     probs, masks, valid, labels, class_probs = [], [], [], [], []
-    anchors = model.text_anchors()
-    for b in batches:
-        out = model.forward_views(model.normalize(b["image"]), anchors)
+    for b, out in zip(batches, outputs, strict=True):
         grid = out.probs.float()
         if grid.shape[-2:] != b["masks"].shape[-2:]:
             grid = torch.nn.functional.interpolate(grid, size=b["masks"].shape[-2:], mode="bilinear",
@@ -71,8 +70,10 @@ def recipe_fit(model: torch.nn.Module, base: list[str], shards: str) -> dict[str
     cfg = load_config(RECIPE, [*base, f"data.shards={shards}", f"data.val_shards={shards}"])
     _, canvases = _datasets(cfg)
     batches = list(DataLoader(canvases, batch_size=cfg.optim.batch_size))
+    outputs: list = []
     with torch.no_grad():
-        return {**validate(model, batches, cfg), **crop_aurocs(model.eval(), batches)}
+        fit = validate(model, batches, cfg, outputs)
+        return {**fit, **crop_aurocs(model, batches, outputs)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -141,13 +141,19 @@ def _lr_factor(step: int, cfg: TrainConfig) -> float:
 
 
 @torch.no_grad()
-def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig) -> dict[str, float]:
-    """Mean validation loss and image accuracy of the fused class probabilities (early-stopping signal)."""
+def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig, outputs: list | None = None
+             ) -> dict[str, float]:
+    """Mean validation loss and image accuracy of the fused class probabilities (early-stopping signal).
+
+    ``outputs``: a list that receives each batch's model output, for callers that read more from the same pass
+    (``benchmarks/fit_gap.py``)."""
     model.eval()
     t = model.text_anchors()
     total, correct, n, named_n = 0.0, 0, 0, 0
     for b in batches:
         out = model.forward_views(model.normalize(b["image"]), t)
+        if outputs is not None:
+            outputs.append(out)
         loss, _ = ipad_loss(model, out, t, b["masks"], b["label"], cfg.loss, b.get("valid"))
         class_probs, score = model.fuse(out.cls_logits, out.probs)
         pred = torch.where(score[:, 0] > 0.5, torch.zeros_like(b["label"]), class_probs.argmax(-1) + 1)
