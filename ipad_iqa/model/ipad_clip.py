@@ -12,6 +12,7 @@ from torch import nn
 
 from ipad_iqa.model.backbone import ClipBackbone
 from ipad_iqa.model.config import IPADArchConfig
+from ipad_iqa.model.cues import ShiftCorrelation
 from ipad_iqa.model.heads import (
     AnchorAdapter,
     LinearAdapter,
@@ -98,7 +99,9 @@ class IPADCLIP(nn.Module):
             if detail is None:  # a one-layer patch embedding: the head brings its own detail convolutions
                 self.detail = DetailCNN()
                 detail = self.detail.channels
-            self.decoder = PyramidDecoder(dim, len(self.backbone.tap_layers), detail, cfg.decoder_width)
+            self.cue = ShiftCorrelation(self.map_stride) if cfg.ghost_cue else None
+            self.decoder = PyramidDecoder(dim, len(self.backbone.tap_layers), detail, cfg.decoder_width,
+                                          ShiftCorrelation.channels if cfg.ghost_cue else 0)
             self.dense_adapter = AnchorAdapter(dim, cfg.adapter_reduction, False, cfg.anchor_steering,
                                                cfg.steer_temperature)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
@@ -154,7 +157,8 @@ class IPADCLIP(nn.Module):
         adapted = [adapter(patches, anchors) for adapter, patches in zip(self.adapters, taps, strict=True)]
         if self.dense:
             s4, s8 = detail if detail is not None else self.detail(views)
-            feats, (h4, w4) = self.decoder(adapted, torch.stack(adapted).mean(0), (gh, gw), s4, s8)
+            cue = self.cue(views) if self.cue is not None else None
+            feats, (h4, w4) = self.decoder(adapted, torch.stack(adapted).mean(0), (gh, gw), s4, s8, cue)
             logits = self.dense_adapter.logits(feats, anchors, scale).transpose(1, 2).reshape(b, len(LABELS), h4, w4)
             return ViewOutput([logits], logits.softmax(dim=1), anchor_logits(cls_emb[:, None], anchors, scale)[:, 0],
                               cls_emb)
