@@ -63,8 +63,13 @@ class IPADCLIP(nn.Module):
         self.cfg = cfg
         #: operating thresholds of the loaded weights (``ipad_iqa.thresholds``); None until weights carry them
         self.thresholds: Thresholds | None = None
+        if cfg.ghost_cue and not (cfg.conv_stem and cfg.pyramid and not cfg.zero_shot):
+            raise ValueError("ghost_cue enters through the conv stem of a trained dense model: it needs "
+                             "conv_stem, pyramid and no zero_shot")
+        self.cue = ShiftCorrelation() if cfg.ghost_cue else None
         self.backbone = ClipBackbone(clip, cfg.resolve_tap_layers(len(clip.visual.transformer.resblocks)),
-                                     conv_stem=cfg.conv_stem)
+                                     conv_stem=cfg.conv_stem,
+                                     cue_channels=ShiftCorrelation.channels if cfg.ghost_cue else 0)
         objects = object_vocabulary(cfg.objects)
         dim = self.backbone.embed_dim
         if cfg.zero_shot:
@@ -99,9 +104,7 @@ class IPADCLIP(nn.Module):
             if detail is None:  # a one-layer patch embedding: the head brings its own detail convolutions
                 self.detail = DetailCNN()
                 detail = self.detail.channels
-            self.cue = ShiftCorrelation(self.map_stride) if cfg.ghost_cue else None
-            self.decoder = PyramidDecoder(dim, len(self.backbone.tap_layers), detail, cfg.decoder_width,
-                                          ShiftCorrelation.channels if cfg.ghost_cue else 0)
+            self.decoder = PyramidDecoder(dim, len(self.backbone.tap_layers), detail, cfg.decoder_width)
             self.dense_adapter = AnchorAdapter(dim, cfg.adapter_reduction, False, cfg.anchor_steering,
                                                cfg.steer_temperature)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
@@ -148,7 +151,10 @@ class IPADCLIP(nn.Module):
 
         ``anchors`` (B,K,D) overrides the per-view anchors (tiles use those of their image's global view).
         """
-        cls_emb, taps, detail = self.backbone.forward_dense(views) if self.dense else (*self.backbone(views), None)
+        if self.dense:
+            cls_emb, taps, detail = self.backbone.forward_dense(views, self.cue(views) if self.cue else None)
+        else:
+            cls_emb, taps, detail = (*self.backbone(views), None)
         if anchors is None:
             anchors = image_anchors(t, cls_emb, self.cfg.object_temperature)
         scale = self.log_scale.exp().clamp(max=100.0)
@@ -157,8 +163,7 @@ class IPADCLIP(nn.Module):
         adapted = [adapter(patches, anchors) for adapter, patches in zip(self.adapters, taps, strict=True)]
         if self.dense:
             s4, s8 = detail if detail is not None else self.detail(views)
-            cue = self.cue(views) if self.cue is not None else None
-            feats, (h4, w4) = self.decoder(adapted, torch.stack(adapted).mean(0), (gh, gw), s4, s8, cue)
+            feats, (h4, w4) = self.decoder(adapted, torch.stack(adapted).mean(0), (gh, gw), s4, s8)
             logits = self.dense_adapter.logits(feats, anchors, scale).transpose(1, 2).reshape(b, len(LABELS), h4, w4)
             return ViewOutput([logits], logits.softmax(dim=1), anchor_logits(cls_emb[:, None], anchors, scale)[:, 0],
                               cls_emb)

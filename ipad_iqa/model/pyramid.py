@@ -41,18 +41,12 @@ class DetailCNN(nn.Module):
 class PyramidDecoder(nn.Module):
     """Context (tapped ViT layers, stride 16) + detail (strides 8, 4) -> pixel features (B,D,H/4,W/4)."""
 
-    def __init__(self, dim: int, n_taps: int, detail_channels: tuple[int, int], width: int = 64,
-                 cue_channels: int = 0) -> None:
-        """``cue_channels``: channels of fixed stride-4 cues (``model.cues``) added beside the detail; 0: none."""
+    def __init__(self, dim: int, n_taps: int, detail_channels: tuple[int, int], width: int = 64) -> None:
         super().__init__()
         c4, c8 = detail_channels
         self.context = nn.Conv2d(n_taps * dim, width, 1)
         self.lateral8 = nn.Conv2d(c8, width, 1)
         self.lateral4 = nn.Conv2d(c4, width, 1)
-        self.lateral_cue = nn.Conv2d(cue_channels, width, 1) if cue_channels else None
-        if self.lateral_cue is not None:  # starts silent: a warm-started decoder keeps its outputs
-            nn.init.zeros_(self.lateral_cue.weight)
-            nn.init.zeros_(self.lateral_cue.bias)
         self.fuse8 = _conv_block(width, width)
         self.fuse4 = _conv_block(width, width)
         self.out = nn.Conv2d(width, dim, 1)
@@ -60,7 +54,7 @@ class PyramidDecoder(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def forward(self, taps: list[torch.Tensor], base: torch.Tensor, grid: tuple[int, int], s4: torch.Tensor,
-                s8: torch.Tensor, cue: torch.Tensor | None = None) -> tuple[torch.Tensor, tuple[int, int]]:
+                s8: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """taps: per tapped layer (B,N,D) tokens on the ``grid`` (gh, gw); base (B,N,D): the patch-grid features
         the maps used to come from.
 
@@ -69,10 +63,7 @@ class PyramidDecoder(nn.Module):
         """
         ctx = self.context(torch.cat([_grid(t, grid) for t in taps], dim=1))
         p8 = self.fuse8(_up(ctx, s8) + self.lateral8(s8))
-        lateral = self.lateral4(s4)
-        if self.lateral_cue is not None:
-            lateral = lateral + self.lateral_cue(cue.contiguous(memory_format=torch.channels_last))
-        p4 = self.fuse4(_up(p8, s4) + lateral)
+        p4 = self.fuse4(_up(p8, s4) + self.lateral4(s4))
         feats = _up(_grid(base, grid), s4) + self.out(p4)
         h, w = s4.shape[-2:]
         return feats.permute(0, 2, 3, 1).reshape(feats.shape[0], h * w, -1), (h, w)

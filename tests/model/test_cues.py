@@ -35,17 +35,17 @@ def test_a_displaced_copy_lights_its_offset_inside_its_region_only() -> None:
 
 
 def test_the_cue_enters_silently() -> None:
-    """A zero-initialised lateral: with the cue on, a decoder gives the outputs it gives without, until the
-    lateral learns (the decoder's correction made non-zero first, as training makes it)."""
+    """A zero-initialised input: with the cue on, the model gives the outputs it gives without, until the
+    stem's cue convolution learns (the decoder's correction made non-zero first, as training makes it)."""
     torch.manual_seed(0)
-    plain = create_model("ipad_clip_test").eval()
+    plain = create_model("ipad_clip_test", arch={"conv_stem": True}).eval()
     with torch.no_grad():
         plain.decoder.out.weight.normal_()
-    cued = create_model("ipad_clip_test", arch={"ghost_cue": True}).eval()
+    cued = create_model("ipad_clip_test", arch={"conv_stem": True, "ghost_cue": True}).eval()
     missing, unexpected = cued.load_state_dict(plain.state_dict(), strict=False)
-    assert not unexpected and all("lateral_cue" in k for k in missing) and missing
+    assert not unexpected and all("cue_in" in k for k in missing) and missing
     x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         torch.testing.assert_close(cued(x).maps, plain(x).maps)
-        cued.decoder.lateral_cue.weight.normal_()
+        cued.backbone.visual.conv1.cue_in.weight.normal_()
         assert not torch.allclose(cued(x).maps, plain(x).maps)
