@@ -71,9 +71,8 @@ def recipe_fit(model: torch.nn.Module, base: list[str], shards: str) -> dict[str
     _, canvases = _datasets(cfg)
     batches = list(DataLoader(canvases, batch_size=cfg.optim.batch_size))
     outputs: list = []
-    with torch.no_grad():
-        fit = validate(model, batches, cfg, outputs)
-        return {**fit, **crop_aurocs(model, batches, outputs)}
+    fit = validate(model, batches, cfg, outputs)  # both passes run without gradients (their decorators)
+    return {**fit, **crop_aurocs(model, batches, outputs)}
 
 
 def main(argv: list[str] | None = None) -> int:
