@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", default="v2", choices=("v1", "v2"),
                         help="v2: perceptual three-level masks (visible / uncertain / none) and severity as "
                              "visibility, needs cvvdp; v1: binary masks of what changed, as first published")
-    parser.add_argument("--ghosting-modes", type=_floats, default=None, metavar="M,F,O,R",
+    parser.add_argument("--ghosting-modes", type=comma_floats, default=None, metavar="M,F,O,R",
                         help="probabilities of the ghosting modes motion, fusion, optical, reflection "
                              "(default: v2 0.35,0.15,0.15,0.35; v1 the synthesizer's mix, which never reflects)")
     parser.add_argument("--splits", type=_names, default=None, metavar="SPLIT[,SPLIT]",
@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _floats(text: str) -> tuple[float, ...]:
+def comma_floats(text: str) -> tuple[float, ...]:
+    """argparse type of a comma-separated list of numbers (``--ghosting-modes``, here and in make-shards)."""
     try:
         return tuple(float(x) for x in text.split(","))
     except ValueError:

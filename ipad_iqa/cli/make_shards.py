@@ -15,6 +15,7 @@ HELP = "write IPAD-Synth v2 training shards (WebDataset tar: image, 3-level mask
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ipad_iqa.cli.make_benchmark import comma_floats
     from ipad_iqa.data.shards import CANVAS_SIZE
 
     parser.add_argument("--clean-dir", required=True, help="folder of clean photos")
@@ -29,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-shards", type=int, default=1,
                         help="number of processes sharing the work; process i writes shards i, i+n, ...")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (output does not depend on it)")
+    parser.add_argument("--ghosting-modes", type=comma_floats, default=None, metavar="M,F,O,R",
+                        help="probabilities of the ghosting modes motion, fusion, optical, reflection "
+                             "(default: v2's 0.35,0.15,0.15,0.35; recorded in spec.json only when changed)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     from ipad_iqa.cli.ray_engine import add_engine_arguments
 
@@ -47,12 +51,12 @@ def run(args: argparse.Namespace) -> int:
                                  "runs one task")
             summary = "\n".join(write_shards_on_ray(
                 args.out, args.clean_dir, args.n, args.seed, args.size, args.split, args.shard_index,
-                args.num_shards, args.shard_size, address=args.address))
+                args.num_shards, args.shard_size, address=args.address, ghosting_modes=args.ghosting_modes))
         else:
             with synthesis_threads():
                 summary = write_shards(args.out, args.clean_dir, args.n, args.seed, args.size, args.split,
                                        args.shard_index, args.num_shards, args.workers, args.shard_size,
-                                       progress=not args.quiet)
+                                       progress=not args.quiet, ghosting_modes=args.ghosting_modes)
     except (FileExistsError, FileNotFoundError, ValueError, MissingPredictorError, RayEngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -295,7 +295,8 @@ def task_splits(shard_index: int, num_shards: int, tasks: int) -> list[tuple[int
 
 def write_shards_on_ray(out: str | Path, clean_dir: str | Path, n: int, seed: int, size: int = 384,
                         split: str = "train", shard_index: int = 0, num_shards: int = 1, shard_size: int = 128,
-                        address: str | None = None) -> list[str]:
+                        address: str | None = None, ghosting_modes: tuple[float, ...] | None = None
+                        ) -> list[str]:
     """The shards that :func:`write_shards` writes for ``shard_index`` of ``num_shards``, as Ray tasks.
 
     This process's shards are split among Ray tasks by :func:`task_splits`, so the files are those of a
@@ -312,7 +313,7 @@ def write_shards_on_ray(out: str | Path, clean_dir: str | Path, n: int, seed: in
         tasks = max(1, min(mine, int(ray.cluster_resources().get("CPU", 1))))
         remote = ray.remote(num_cpus=1)(_write_shards_task)
         options = {"out": str(out), "clean_dir": str(clean_dir), "n": n, "seed": seed, "size": size,
-                   "split": split, "shard_size": shard_size}
+                   "split": split, "shard_size": shard_size, "ghosting_modes": ghosting_modes}
         refs = [remote.remote(options | {"shard_index": index, "num_shards": count})
                 for index, count in task_splits(shard_index, num_shards, tasks)]
         try:

@@ -42,6 +42,7 @@ from ipad_iqa.data.perceptual import (
     render_visible_sample,
 )
 from ipad_iqa.data.splits import SPLITS, split_of
+from ipad_iqa.data.synth.ghosting import check_mode_probs
 from ipad_iqa.output import ARTIFACT_CLASSES, LABELS
 
 SOURCE_ATTEMPTS = 4  # photos tried for one sample before it is recorded as failed
@@ -62,6 +63,8 @@ class ShardSpec:
     shard_size: int = 128
     class_probs: tuple[float, float, float, float] = (0.25, 0.25, 0.25, 0.25)
     version: str = "v2"
+    # probabilities of the ghosting modes motion, fusion, optical, reflection
+    ghosting_modes: tuple[float, float, float, float] = V2_GHOSTING_MODES
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -71,14 +74,21 @@ class ShardSpec:
         p = np.asarray(self.class_probs, float)
         if p.shape != (4,) or np.any(p < 0) or p.sum() <= 0:
             raise ValueError(f"class_probs must be 4 non-negative numbers with a positive sum, got {self.class_probs}")
+        check_mode_probs(self.ghosting_modes)
 
     @property
     def num_shards(self) -> int:
         return -(-self.n // self.shard_size)
 
     def to_json(self) -> dict:
-        return asdict(self) | {"sources": list(self.sources), "class_probs": list(self.class_probs),
+        """The spec as spec.json holds it; ``ghosting_modes`` only when not v2's mix, so shards written before
+        the option existed still verify."""
+        data = asdict(self) | {"sources": list(self.sources), "class_probs": list(self.class_probs),
                                "ghosting_mode_draw": GHOSTING_MODE_DRAW}
+        data.pop("ghosting_modes")
+        if self.ghosting_modes != V2_GHOSTING_MODES:
+            data["ghosting_modes"] = list(self.ghosting_modes)
+        return data
 
 
 def shard_name(k: int) -> str:
@@ -112,7 +122,7 @@ def render_index(spec: ShardSpec, index: int) -> tuple[dict, bytes | None, bytes
     p = np.asarray(spec.class_probs, float)
     label = LABELS[int(np.random.default_rng([spec.seed, 0, index]).choice(4, p=p / p.sum()))]
     errors = []
-    options = pinned_options(label, (spec.seed, 2, index), {"ghosting": {"mode_probs": V2_GHOSTING_MODES}})
+    options = pinned_options(label, (spec.seed, 2, index), {"ghosting": {"mode_probs": spec.ghosting_modes}})
     for attempt in range(SOURCE_ATTEMPTS):
         k = int(np.random.default_rng([spec.seed, 1, index, attempt]).integers(len(spec.sources)))
         source = spec.sources[k]
@@ -165,11 +175,12 @@ def _render_job(job: tuple[ShardSpec, int]) -> list[tuple[str, bytes]]:
 
 def write_shards(out: str | Path, clean_dir: str | Path, n: int, seed: int, size: int = CANVAS_SIZE, split: str = "train",
                  shard_index: int = 0, num_shards: int = 1, workers: int = 1, shard_size: int = 128,
-                 progress: bool = True) -> str:
+                 progress: bool = True, ghosting_modes: tuple[float, ...] | None = None) -> str:
     """Write this process's shards of the spec into ``out``; returns a one-line summary.
 
     A shard already on disk is kept (an interrupted run resumes where it stopped); a different spec in ``out``
-    is refused, never overwritten.
+    is refused, never overwritten. ``ghosting_modes``: the probabilities of the ghosting modes motion, fusion,
+    optical and reflection (None: v2's mix, ``V2_GHOSTING_MODES``).
     """
     from tqdm import tqdm
 
@@ -179,7 +190,8 @@ def write_shards(out: str | Path, clean_dir: str | Path, n: int, seed: int, size
     names, skipped = check_sources(loaders)
     if not names:
         raise ValueError(f"no readable {split}-split photos in {clean_dir}")
-    spec = ShardSpec(n, seed, size, split, tuple(names), root, shard_size)
+    spec = ShardSpec(n, seed, size, split, tuple(names), root, shard_size,
+                     ghosting_modes=V2_GHOSTING_MODES if ghosting_modes is None else tuple(map(float, ghosting_modes)))
     spec_file = out / "spec.json"
     text = json.dumps(spec.to_json(), indent=1) + "\n"
     if spec_file.is_file() and spec_file.read_text() != text:

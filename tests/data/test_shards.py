@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -110,3 +111,26 @@ def test_views_are_deterministic_crops_with_the_ignore_band(serial: Path) -> Non
 def test_crop_larger_than_canvas_is_refused(serial: Path) -> None:
     with pytest.raises(ValueError, match="exceeds"):
         ShardDataset(serial, ShardDatasetConfig(crop_size=128))
+
+
+def test_ghosting_modes_set_the_mix_and_are_recorded_only_when_changed(photo_pool: Path, serial: Path,
+                                                                       tmp_path: Path) -> None:
+    """Motion alone: every ghosting canvas is a motion ghost, and spec.json says so; v2's mix stays unrecorded, so
+    shards written before the option existed still verify."""
+    write_shards(tmp_path, photo_pool, n=8, seed=1, size=96, shard_size=4, progress=False,
+                 ghosting_modes=(1, 0, 0, 0))
+    records, _ = index_shards(shard_paths(tmp_path))
+    modes = [r.meta["params"]["mode"] for r in records if r.meta["label"] == "ghosting"]
+    assert modes and set(modes) == {"motion"}
+    assert json.loads((tmp_path / "spec.json").read_text())["ghosting_modes"] == [1, 0, 0, 0]
+    assert "ghosting_modes" not in json.loads((serial / "spec.json").read_text())
+    summary = write_shards(serial, photo_pool, n=6, seed=1, size=96, shard_size=2, progress=False,
+                           ghosting_modes=(0.35, 0.15, 0.15, 0.35))  # v2's mix, given: the same spec
+    assert "wrote 0 shard(s)" in summary
+
+
+@pytest.mark.parametrize("modes", [(1, 0, 0), (-1, 1, 1, 1), (0, 0, 0, 0)])
+def test_bad_ghosting_modes_are_refused_naming_them(photo_pool: Path, tmp_path: Path, modes: tuple) -> None:
+    with pytest.raises(ValueError, match="ghosting mode probabilities"):
+        write_shards(tmp_path, photo_pool, n=2, seed=1, size=96, progress=False, ghosting_modes=modes)
+    assert not (tmp_path / "spec.json").exists()

@@ -23,13 +23,15 @@ def test_task_splits_cover_the_process_shards_once(shard_index: int, num_shards:
     assert len(flat) == len(set(flat))
 
 
+@pytest.mark.parametrize("options", [[], ["--ghosting-modes", "1,0,0,0"]])  # options reach the tasks
 def test_make_shards_on_ray_is_byte_identical_to_serial(ray_cluster: ModuleType, photo_pool: Path,
                                                         tmp_path: Path, file_digests: Callable[[Path], dict],
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        options: list[str]) -> None:
     pytest.importorskip("pycvvdp", reason="the synth extra is not installed (pip install 'ipad-iqa[synth]')")
     # Four one-sample shards over two CPUs: two tasks of two shards each.
     argv = ["make-shards", "--clean-dir", str(photo_pool), "--n", "4", "--size", "96", "--shard-size", "1",
-            "--seed", "3", "--quiet"]
+            "--seed", "3", "--quiet", *options]
     assert main([*argv, "--out", str(tmp_path / "serial")]) == 0
     capsys.readouterr()
     assert main([*argv, "--out", str(tmp_path / "ray"), "--engine", "ray"]) == 0
