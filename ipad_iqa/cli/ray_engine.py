@@ -305,9 +305,12 @@ def write_shards_on_ray(out: str | Path, clean_dir: str | Path, n: int, seed: in
     failure is raised here as the error it raised there.
     """
     from ipad_iqa.data.shards import my_shards
+    from ipad_iqa.data.synth.ghosting import check_mode_probs
 
     if shard_size < 1:  # checked by ShardSpec too, but the task count below divides by it first
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    if ghosting_modes is not None:  # checked by the tasks too, but only after a cluster has started
+        check_mode_probs(ghosting_modes)
     mine = len(my_shards(-(-n // shard_size), shard_index, num_shards))
     with ray_session(address) as ray:
         tasks = max(1, min(mine, int(ray.cluster_resources().get("CPU", 1))))

@@ -184,14 +184,15 @@ def write_shards(out: str | Path, clean_dir: str | Path, n: int, seed: int, size
     """
     from tqdm import tqdm
 
+    modes = V2_GHOSTING_MODES if ghosting_modes is None else tuple(map(float, ghosting_modes))
+    check_mode_probs(modes)  # before the photo pool is read: a typo should not wait for every header
     out = Path(out)
     loaders, root = discover_sources(clean_dir)
     loaders = {name: load for name, load in loaders.items() if split_of(name) == split}
     names, skipped = check_sources(loaders)
     if not names:
         raise ValueError(f"no readable {split}-split photos in {clean_dir}")
-    spec = ShardSpec(n, seed, size, split, tuple(names), root, shard_size,
-                     ghosting_modes=V2_GHOSTING_MODES if ghosting_modes is None else tuple(map(float, ghosting_modes)))
+    spec = ShardSpec(n, seed, size, split, tuple(names), root, shard_size, ghosting_modes=modes)
     spec_file = out / "spec.json"
     text = json.dumps(spec.to_json(), indent=1) + "\n"
     if spec_file.is_file() and spec_file.read_text() != text:

@@ -134,3 +134,6 @@ def test_bad_ghosting_modes_are_refused_naming_them(photo_pool: Path, tmp_path: 
     with pytest.raises(ValueError, match="ghosting mode probabilities"):
         write_shards(tmp_path, photo_pool, n=2, seed=1, size=96, progress=False, ghosting_modes=modes)
     assert not (tmp_path / "spec.json").exists()
+    # before the photo pool is read: a folder that does not exist is not what the error is about
+    with pytest.raises(ValueError, match="ghosting mode probabilities"):
+        write_shards(tmp_path, tmp_path / "no_photos", n=2, seed=1, size=96, progress=False, ghosting_modes=modes)

@@ -8,6 +8,7 @@ from types import ModuleType
 
 import pytest
 
+from ipad_iqa.cli import ray_engine
 from ipad_iqa.cli.main import main
 from ipad_iqa.cli.ray_engine import task_splits
 from ipad_iqa.data.shards import my_shards
@@ -46,3 +47,16 @@ def test_workers_with_ray_is_refused(photo_pool: Path, tmp_path: Path, capsys: p
             "--workers", "2"]
     assert main(argv) == 2
     assert "--workers is for --engine local" in capsys.readouterr().err
+
+
+def test_a_bad_ghosting_mix_is_refused_before_a_cluster_is_sought(photo_pool: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    def no_cluster(address: str | None) -> None:
+        raise AssertionError("a Ray cluster was sought before the ghosting mix was checked")
+
+    monkeypatch.setattr(ray_engine, "ray_session", no_cluster)
+    argv = ["make-shards", "--clean-dir", str(photo_pool), "--out", str(tmp_path), "--n", "4", "--engine", "ray",
+            "--ghosting-modes", "1,0,0"]
+    assert main(argv) == 2
+    assert "ghosting mode probabilities" in capsys.readouterr().err
