@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import math
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -285,15 +286,17 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
                 metrics = validate(model, val_batches, cfg)
                 val_log.write({"step": step, **metrics})
                 history.append({"step": step, **metrics})
+                kept = out_dir / f"step_{step:06d}.safetensors"
                 if metrics["val_loss"] < best:
                     best, stale = metrics["val_loss"], 0
                     export_weights(model, out_dir / "best.safetensors", cfg, {"step": step, **metrics},
                                    revision)
+                    if cfg.keep_weights:  # the same bytes: copied, not serialized twice
+                        shutil.copyfile(out_dir / "best.safetensors", kept)
                 else:
                     stale += 1
-                if cfg.keep_weights:
-                    export_weights(model, out_dir / f"step_{step:06d}.safetensors", cfg, {"step": step, **metrics},
-                                   revision)
+                    if cfg.keep_weights:
+                        export_weights(model, kept, cfg, {"step": step, **metrics}, revision)
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                             "best": best, "stale": stale, "config": cfg.to_dict()}, out_dir / "last.pt")
                 # A run that has done all its steps stopped for that reason, whatever its clock or patience say.

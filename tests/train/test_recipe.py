@@ -84,7 +84,9 @@ def test_keep_weights_writes_the_weights_of_every_validation(clean_pool, tmp_pat
     train(load_config(CONFIG, _overrides(clean_pool, out, "val_every=2", "keep_weights=true")))
     kept = sorted(p.name for p in out.glob("step_*.safetensors"))
     assert kept == ["step_000002.safetensors", "step_000004.safetensors"]
-    assert read_metadata(out / kept[1])["metrics"]["step"] == 4
+    assert [read_metadata(out / k)["metrics"]["step"] for k in kept] == [2, 4]
+    best_step = read_metadata(out / "best.safetensors")["metrics"]["step"]
+    assert (out / "best.safetensors").read_bytes() == (out / f"step_{best_step:06d}.safetensors").read_bytes()
     plain = tmp_path / "plain"
     train(load_config(CONFIG, _overrides(clean_pool, plain, "val_every=2")))
     assert not list(plain.glob("step_*.safetensors"))
