@@ -38,7 +38,6 @@ SHIPPED = ROOT / "ipad_iqa" / "assets" / "ipad_clip_s.safetensors"
 PIXEL_STEP = 4  # every 4th pixel of each crop's rows and columns: the maps are made at stride 4
 
 
-@torch.no_grad()
 def crop_aurocs(model: torch.nn.Module, batches: list[dict], outputs: list) -> dict[str, dict[str, float | None]]:
     """Per-class pixel and image AUROC of ``model``'s ``outputs`` on validation crops (masks, ignore band and
     labels), one output per batch."""
@@ -71,7 +70,7 @@ def recipe_fit(model: torch.nn.Module, base: list[str], shards: str) -> dict[str
     _, canvases = _datasets(cfg)
     batches = list(DataLoader(canvases, batch_size=cfg.optim.batch_size))
     outputs: list = []
-    fit = validate(model, batches, cfg, outputs)  # both passes run without gradients (their decorators)
+    fit = validate(model, batches, cfg, outputs)  # the one forward pass, without gradients: AUROCs read it
     return {**fit, **crop_aurocs(model, batches, outputs)}
 
 
