@@ -236,6 +236,7 @@ class ShardRecord:
     mask: tuple[int, int]
     meta: dict
     image_format: str = "npy"  # "png" in shards written before the .npy format
+    twin: tuple[int, int] | None = None  # the clean twin's .npy (benchmarks/twin_shards.py)
 
 
 def index_shards(paths: Sequence[str | Path]) -> tuple[list[ShardRecord], list[dict]]:
@@ -254,7 +255,7 @@ def index_shards(paths: Sequence[str | Path]) -> tuple[list[ShardRecord], list[d
         for g in groups.values():
             fmt = next((f for f in IMAGE_FORMATS if f in g), None)
             if fmt:
-                records.append(ShardRecord(path, g[fmt], g["mask.png"], g["meta"], fmt))
+                records.append(ShardRecord(path, g[fmt], g["mask.png"], g["meta"], fmt, g.get("twin.npy")))
             else:
                 failed.append(g["meta"])
     return records, failed
@@ -307,9 +308,11 @@ class ShardDataset:
             raise ValueError(f"crop_size {config.crop_size} exceeds the shards' canvas size {size}")
         self.config = config
         self.order = np.random.default_rng([config.seed, 7]).permutation(len(self.records))
+        # experiment: shards with twins give pairs, item 2k the artifact view and 2k+1 its twin's same crop
+        self.paired = all(r.twin is not None for r in self.records)
 
     def __len__(self) -> int:
-        return len(self.records) * self.config.views_per_canvas
+        return len(self.records) * self.config.views_per_canvas * (2 if self.paired else 1)
 
     def __getitem__(self, index: int) -> dict:
         import torch
@@ -317,8 +320,13 @@ class ShardDataset:
         if not 0 <= index < len(self):
             raise IndexError(index)
         cfg = self.config
+        twin = self.paired and index % 2 == 1
+        if self.paired:
+            index //= 2
         rec = self.records[self.order[index % len(self.records)]]
         image, mask = read_member(rec.path, rec.image, rec.image_format), read_member(rec.path, rec.mask, "png")
+        if twin:
+            image = read_member(rec.path, rec.twin, "npy")
         label = int(rec.meta["label_index"])
         rng = np.random.default_rng([cfg.seed, index])
         c = cfg.crop_size
@@ -336,6 +344,8 @@ class ShardDataset:
         n_visible = int((mask == 255).sum())
         if label > 0 and n_visible < cfg.min_visible_pixels:
             label = -1 if (mask > 0).any() else 0
+        if twin:
+            label, mask = 0, np.zeros_like(mask)
         masks = np.zeros((len(ARTIFACT_CLASSES), c, c), np.float32)
         if label > 0:
             masks[label - 1] = mask == 255
