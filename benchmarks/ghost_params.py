@@ -1,6 +1,6 @@
-"""Usage: python benchmarks/ghost_params.py BENCH EVAL_RUN (an evaluate --out folder on BENCH's val split). Exploration (stop 45):
-ghosting pixel AUROC of the cached maps per tercile of each numeric synthesis parameter of the ghosting images
-(each tercile's visible pixels against every ghosting image's 0-pixels and every clean image's pixels, as the harness pools)."""
+"""Usage: python benchmarks/ghost_params.py BENCH EVAL_RUN [CLASS] (an evaluate --out folder on BENCH's val split; CLASS
+ghosting (default), flare or moire). Exploration (stop 45): the class's pixel AUROC of the cached maps per tercile of each numeric synthesis parameter of its images
+(each tercile's visible pixels against every image of the class's 0-pixels and every clean image's pixels, as the harness pools)."""
 import json, sys
 from pathlib import Path
 import numpy as np
@@ -9,12 +9,14 @@ from ipad_iqa.data.benchmark import read_manifest
 from ipad_iqa.eval.cache import PredictionCache
 from ipad_iqa.eval.metrics.functional import auroc
 bench, run = Path(sys.argv[1]), Path(sys.argv[2])
+LABEL = sys.argv[3] if len(sys.argv) > 3 else "ghosting"
+C = ["ghosting", "flare", "moire"].index(LABEL)
 cache = PredictionCache(run / "cache", "ipad_clip")
 rows = read_manifest(bench, "val")
-neg0 = [cache.load(r.key).maps[0].astype(np.float32).ravel() for r in rows if r.label == "clean"]
+neg0 = [cache.load(r.key).maps[C].astype(np.float32).ravel() for r in rows if r.label == "clean"]
 items = []
-for r in (r for r in rows if r.label == "ghosting"):
-    m = cache.load(r.key).maps[0].astype(np.float32)
+for r in (r for r in rows if r.label == LABEL):
+    m = cache.load(r.key).maps[C].astype(np.float32)
     mask = np.asarray(Image.open(r.mask).convert("L").resize(m.shape[::-1], Image.NEAREST))
     items.append((r.params, r.subtype, m[mask == 255], m[mask == 0]))
 def au(sel):
