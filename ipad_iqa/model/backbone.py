@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 from torch import nn
 
+from ipad_iqa.model.cpu_layers import GroupNorm, SelfAttention
 from ipad_iqa.weights import downloads_allowed
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -161,7 +162,7 @@ class ConvStem(nn.Module):
         chans = [3] + [min(width, 32 * 2**i) for i in range(steps)]
         layers: list[nn.Module] = []
         for c_in, c_out in zip(chans, chans[1:], strict=False):
-            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.GroupNorm(8, c_out), nn.GELU()]
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), GroupNorm(8, c_out), nn.GELU()]
         layers.append(nn.Conv2d(chans[-1], width, 1))
         self.body = nn.Sequential(*layers)
 
@@ -202,6 +203,8 @@ class ClipBackbone(nn.Module):
             self.visual.conv1 = ConvStem(self.width, self.patch_size)
         self.embed_dim = int(self.visual.proj.shape[1])
         self.depth = len(self.visual.transformer.resblocks)
+        for block in self.visual.transformer.resblocks:
+            block.attn = SelfAttention.like(block.attn)
 
     def _pos_embed(self, gh: int, gw: int) -> torch.Tensor:
         pos = self.visual.positional_embedding

@@ -14,11 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ipad_iqa.model.cpu_layers import GroupNorm
+
 DETAIL_CHANNELS: tuple[int, int] = (64, 128)  # stride 4, stride 8
 
 
 def _conv_block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.GroupNorm(8, c_out), nn.GELU())
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), GroupNorm(8, c_out), nn.GELU())
 
 
 class DetailCNN(nn.Module):
