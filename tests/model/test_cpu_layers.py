@@ -20,13 +20,28 @@ def _pair_group_norm(channels: int = 16) -> tuple[nn.GroupNorm, GroupNorm]:
 
 
 @pytest.mark.parametrize("channels_last", [True, False])
-def test_group_norm_matches_parent_and_keeps_layout(channels_last: bool) -> None:
+def test_group_norm_under_cpu_autocast_matches_parent_and_keeps_layout(channels_last: bool,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under bfloat16 autocast a channels-last input is normalised in NCHW memory (the fast kernel) and comes
+    back channels-last, forward and backward equal to the parent's."""
+    layouts = []
+    group_norm = torch.nn.functional.group_norm
+
+    def spy(x, *args, **kwargs):
+        layouts.append(x.is_contiguous())
+        return group_norm(x, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "group_norm", spy)
     ref, ours = _pair_group_norm()
     x = torch.randn(2, 16, 9, 7)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
-    ya, yb = ref(xa), ours(xb)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ya = ref(xa)
+        layouts.clear()
+        yb = ours(xb)
+    assert layouts == [True]
     torch.testing.assert_close(yb, ya)
     assert yb.is_contiguous(memory_format=torch.channels_last) == channels_last
     g = torch.randn_like(ya)
@@ -34,6 +49,14 @@ def test_group_norm_matches_parent_and_keeps_layout(channels_last: bool) -> None
     yb.backward(g)
     torch.testing.assert_close(xb.grad, xa.grad)
     torch.testing.assert_close(ours.weight.grad, ref.weight.grad)
+
+
+def test_group_norm_outside_autocast_is_the_parent() -> None:
+    """Inference (float32) keeps the parent's kernel and layout: the conversions cost more than they save there."""
+    ref, ours = _pair_group_norm()
+    x = torch.randn(2, 16, 9, 7).contiguous(memory_format=torch.channels_last)
+    y = ours(x)
+    assert torch.equal(y, ref(x)) and y.is_contiguous(memory_format=torch.channels_last)
 
 
 def _pair_attention(batch_first: bool = True) -> tuple[nn.MultiheadAttention, SelfAttention]:
