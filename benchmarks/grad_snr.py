@@ -1,4 +1,5 @@
-"""Usage: python benchmarks/grad_snr.py SHARDS VAL_SHARDS [BATCHES]. Exploration (stop 45).
+"""Usage: python benchmarks/grad_snr.py SHARDS VAL_SHARDS [BATCHES [WEIGHTS]]. Exploration (stop 45; WEIGHTS, stop 46:
+the same probe at one weights file instead of the start and the shipped weights).
 
 Why does the backbone barely move in training (History: it ends within 0.006 of v1's weights)? Adam steps each
 weight by about lr * mean(g) / rms(g), so a weight whose gradient changes sign from batch to batch hardly moves. For
@@ -65,6 +66,10 @@ def snr(cfg_overrides: list[str]) -> dict:
 
 noise = torch.randn(n_batches, 1_000_000, generator=torch.Generator().manual_seed(0))
 floor = float((noise.mean(0).abs() / noise.pow(2).mean(0).sqrt()).median())
+if len(sys.argv) > 4:
+    print(json.dumps({"batches": n_batches, "noise_floor": floor,
+                      sys.argv[4]: snr([f"init_weights={sys.argv[4]}", "init_fresh=[]", "init_drop=[]"])}, indent=1))
+    sys.exit(0)
 print(json.dumps({"batches": n_batches, "noise_floor": floor,
                   "start (v1 weights, fresh decoder)": snr([]),
                   "shipped weights": snr(["init_weights=ipad_iqa/assets/ipad_clip_s.safetensors", "init_fresh=[]",
