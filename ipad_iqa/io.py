@@ -84,7 +84,9 @@ def _check_file(path: Path) -> None:
     if not path.exists():
         raise ImageLoadError(path, missing_reason(path))
     if path.is_dir():
-        raise ImageLoadError(path, "is a directory with no image files in it")
+        nested = len(_expand_folder(path, recursive=True))
+        hint = f" ({nested} in its sub-folders: add --recursive)" if nested else ""
+        raise ImageLoadError(path, f"is a directory with no image files in it{hint}")
     if path.stat().st_size == 0:
         raise ImageLoadError(path, "empty file")
 

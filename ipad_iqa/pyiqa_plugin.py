@@ -25,8 +25,13 @@ class IPADCLIPArch(nn.Module):
 
     def __init__(self, variant: str, clip_weights: str | os.PathLike | None = None,
                  head_weights: str | os.PathLike | None = None, zero_shot: bool | None = None,
-                 random_init: bool = False, arch: dict | None = None):
+                 random_init: bool = False, arch: dict | None = None, **unknown: object):
         super().__init__()
+        if unknown:  # pyiqa passes create_metric's keywords through; name ours instead of a bare TypeError
+            hint = (" (pyiqa's pretrained_model_path is head_weights here: weights written by ipad-iqa train)"
+                    if "pretrained_model_path" in unknown else "")
+            raise TypeError(f"{variant} takes no option {', '.join(sorted(unknown))}{hint}; its options are "
+                            "head_weights, clip_weights, zero_shot, random_init and arch")
         self.variant = variant
         self.model = create_model(variant, clip_weights=clip_weights, head_weights=head_weights,
                                   zero_shot=zero_shot, random_init=random_init, arch=arch)

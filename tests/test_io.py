@@ -292,5 +292,9 @@ def test_expand_folder_glob_and_missing(tmp_path: Path) -> None:
 
 
 def test_folder_without_images_reported(tmp_path: Path) -> None:
-    with pytest.raises(ImageLoadError, match="is a directory with no image files"):
+    with pytest.raises(ImageLoadError, match=r"is a directory with no image files in it$"):
+        load_image(tmp_path)
+    (tmp_path / "sub").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "sub" / "a.png")
+    with pytest.raises(ImageLoadError, match=r"no image files in it \(1 in its sub-folders: add --recursive\)"):
         load_image(tmp_path)

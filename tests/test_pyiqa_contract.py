@@ -111,3 +111,11 @@ def test_maps_size_through_pyiqa():
     assert out.maps.shape == (2, 3, 35, 45)
     with pytest.raises(ValueError, match="maps_size"):
         metric(torch.rand(1, 3, 70, 90), return_maps=True, maps_size=(0, 45))
+
+
+def test_unknown_option_is_named():
+    """pyiqa users reach for its usual keywords; the error names ours (and where pretrained weights go)."""
+    with pytest.raises(TypeError, match="no option head_weight;.*options are head_weights"):
+        pyiqa.create_metric("ipad_clip_test", device="cpu", head_weight="w.safetensors")
+    with pytest.raises(TypeError, match="pretrained_model_path is head_weights"):
+        pyiqa.create_metric("ipad_clip_test", device="cpu", pretrained_model_path="w.safetensors")

@@ -348,6 +348,11 @@ def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weig
     if name not in pyiqa.list_models():
         known = ", ".join(pyiqa.list_models(filter=f"{IPAD_PREFIX}*")) or "none registered"
         raise UsageError(f"unknown metric {name!r}; IPAD metrics: {known} (ipad-iqa list)")
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+
+    if DEFAULT_CONFIGS.get(name, {}).get("metric_mode") == "FR":
+        raise UsageError(f"{name} is a full-reference metric (it compares with a clean original); score rates "
+                         f"single images: use an {IPAD_PREFIX}* metric (ipad-iqa list)")
     if (options or head_weights is not None) and not name.startswith(IPAD_PREFIX):
         raise UsageError(f"{name} takes no options or --head-weights (only {IPAD_PREFIX}* metrics do)")
     if head_weights is not None:

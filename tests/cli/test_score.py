@@ -142,6 +142,11 @@ def test_unknown_metric(parse, capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown metric 'no_such_metric'" in capsys.readouterr().err
 
 
+def test_full_reference_metric_refused(parse, capsys: pytest.CaptureFixture[str]) -> None:
+    assert score.run(parse(["x.png", "--metric", "psnr"])) == score.EXIT_USAGE
+    assert "psnr is a full-reference metric" in capsys.readouterr().err
+
+
 def test_scorer_failure_recorded_and_run_continues(parse, fake_scorer, image_folder: Path) -> None:
     def flaky(x: torch.Tensor) -> IPADOutput:
         if x.shape[-1] == 40:
