@@ -26,7 +26,11 @@ EXIT_OK, EXIT_USAGE = 0, 2
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--benchmark", type=Path, help="benchmark folder with manifest.csv")
-    src.add_argument("--real", type=Path, help="folder of real photos in <class>/ subfolders (image level only)")
+    src.add_argument("--real", type=Path, help="folder of real photos (image level only): REAL/<ghosting|flare|moire>/[DATASET/...]/IMAGE; "
+                          "clean references are the images named *_GT or *_clean, or under a blurresize/, gt/, "
+                          "clean/ or reference(s)/ folder, and they are the negatives of every class; a "
+                          "reference is the twin of the artifact photo of the same DATASET folder and stem "
+                          "(res_1_GT / res_1_Moire, blurresize/0001 / moireresize/0001)")
     parser.add_argument("--split", default="test", help="benchmark split")
     parser.add_argument("--methods",
                         help="comma-separated method names (ipad-iqa list methods), e.g. ipad_clip,spectral; "
