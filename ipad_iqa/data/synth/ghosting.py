@@ -89,6 +89,11 @@ def pick_mode(rng: np.random.Generator, mode_probs: tuple[float, ...]) -> str:
     return str(rng.choice(np.asarray(MODES)[used], p=p[used] / p[used].sum()))
 
 
+def _blur(u: float, mode: str) -> float:
+    """Defocus (px) from a uniform draw u: 0.5-3 px uniform, or 0.5-16 px log-uniform for reflections."""
+    return 0.5 * 32.0 ** u if mode == "reflection" else 0.5 + 2.5 * u
+
+
 @dataclass(frozen=True)
 class GhostingParams:
     """Ghosting parameters; ``region_radius`` is a fraction of the image's short side."""
@@ -124,12 +129,14 @@ class GhostingParams:
             shift_px=shift * loguniform(rng, 0.8, 1.25),
             angle=float(rng.uniform(0, 2 * np.pi)),
             opacity=opacity * loguniform(rng, 0.85, 1.15),
-            # a reflecting pane covers more of the frame than a moving object
-            region_radius=loguniform(rng, 0.08, 0.3) * (1.5 if mode == "reflection" else 1.0),
+            # a reflecting pane covers more of the frame than a moving object, up to all of it
+            region_radius=loguniform(rng, 0.08, 0.3) * (3.0 if mode == "reflection" else 1.0),
             region_aspect=loguniform(rng, 0.5, 2.0),
             region_rotation=float(rng.uniform(0, np.pi)),
             irregularity=float(rng.uniform(0.0, 0.4)),
-            blur_sigma=float(rng.uniform(0.5, 3.0)),
+            # a reflection is focused far behind or in front of the pane: defocus up to 16 px, log-uniform (the
+            # same draw as the other modes' 0.5-3 px, so the streams stay aligned)
+            blur_sigma=_blur(float(rng.uniform(0.0, 1.0)), mode),
             shadows=bool(rng.random() < 0.3),
         )
 
