@@ -1,4 +1,4 @@
-"""Usage: python benchmarks/reflection_probe.py BENCH [N]. Exploration (stop 46): real reflection photos often score
+"""Usage: python benchmarks/reflection_probe.py BENCH [N] [WEIGHTS]. Exploration (stop 46): real reflection photos often score
 moiré highest (model card). Which reflections do? The first N val clean images of BENCH, each with the next one's
 mirror image reflected over the whole frame by the reflection mode's own formula (I_g = (1 - g/4) I + g G_sigma * R,
 linear light, g = 0.35, no second-surface echo), for several defocus sigmas; mean class probabilities and the share
@@ -11,13 +11,14 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
-from ipad_iqa.baselines import build_detector
+from ipad_iqa.baselines import DetectorConfig, build_detector
 from ipad_iqa.data.benchmark import read_manifest
 from ipad_iqa.data.synth.common import linear_to_srgb, srgb_to_linear
 
 torch.set_num_threads(2)
 bench, n = Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 40
-det = build_detector("ipad_clip")
+weights = sys.argv[3] if len(sys.argv) > 3 else None  # a checkpoint of ipad-iqa train; default: the shipped weights
+det = build_detector("ipad_clip", DetectorConfig(checkpoint=weights))
 clean = [r for r in read_manifest(bench, "val") if r.label == "clean"][: n + 1]
 images = [np.asarray(Image.open(r.image).convert("RGB"), np.float32) / 255 for r in clean]
 print("sigma  mean P(ghosting, flare, moire)  highest-class share (ghosting, flare, moire)")
