@@ -110,7 +110,7 @@ def analyse(run: dict, n: int, window: int) -> dict:
     rates = [w["images_per_s"] for w in windows]
     first_t = times.get(window, 0.0)
     late = [(t, b) for t, b in run["rss"] if t >= first_t]
-    slope = 0.0
+    slope = float("nan")  # no trend without memory samples after the first window
     if len(late) > 2:
         # memory vs images done: interpolate progress at each memory sample
         prog_t, prog_n = zip(*run["progress"], strict=True)

@@ -122,6 +122,12 @@ def _ratio(value: float) -> str:
     return "–" if value != value else f"{value:.2f}"  # NaN: a single window
 
 
+def _trend(d: dict) -> str:
+    """RSS trend after the first window; a run of one window has none (its stored 0 is no measurement)."""
+    value = d["rss_trend_mb_per_1000_images"]
+    return "–" if value != value or d["n"] <= d["window"] else f"{value:+.0f}"
+
+
 def table_cli(_: dict) -> str:
     rows = []
     for path in sorted(RESULTS.glob("cli_*.json")):
@@ -132,7 +138,7 @@ def table_cli(_: dict) -> str:
         rows.append([f"`{path.stem}`", str(d["n"]), f"{d['mean_megapixels']:.2f}", "yes" if d["maps"] else "no",
                      f"{d['end_to_end_images_per_s']:.2f}", f"{d['steady_images_per_s']:.2f}",
                      _ratio(d["last_over_first"]), f"{d['peak_rss_gb']:.2f} GB",
-                     f"{d['rss_trend_mb_per_1000_images']:+.0f}", f"{d.get('foreign_cpu_share', 0.0):.0%}"])
+                     _trend(d), f"{d.get('foreign_cpu_share', 0.0):.0%}"])
     return _table(["run", "images", "mean MP", "overlays", "img/s end to end", "img/s steady",
                    "last / first window", "peak RSS", "RSS trend (MB / 1000 img)", "CPU used by others"], rows)
 
