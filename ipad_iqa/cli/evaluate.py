@@ -26,7 +26,8 @@ EXIT_OK, EXIT_USAGE = 0, 2
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--benchmark", type=Path, help="benchmark folder with manifest.csv")
-    src.add_argument("--real", type=Path, help="folder of real photos (image level only): REAL/<ghosting|flare|moire>/[DATASET/...]/IMAGE; "
+    src.add_argument("--real", type=Path,
+                     help="folder of real photos (image level only): REAL/<ghosting|flare|moire>/[DATASET/...]/IMAGE; "
                           "clean references are the images named *_GT or *_clean, or under a blurresize/, gt/, "
                           "clean/ or reference(s)/ folder, and they are the negatives of every class; a "
                           "reference is the twin of the artifact photo of the same DATASET folder and stem "
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ipad_iqa.baselines import standard_comparison
     from ipad_iqa.eval import bootstrap, harness, report
     from ipad_iqa.methods import parse_methods
+    from ipad_iqa.output import LABELS
     from ipad_iqa.weights import WeightsError
 
     try:
@@ -106,8 +108,10 @@ def run(args: argparse.Namespace) -> int:
     # what was read, for pages written from this report (ipad_iqa.eval.results_page)
     source = ({"benchmark": str(args.benchmark), "split": args.split} if args.benchmark
               else {"real": str(args.real)})
+    n_per_label = {name: sum(s.label == i for s in samples) for i, name in enumerate(LABELS)}
     report.write_json(runs, args.out, {"command": command, "title": title, "n_samples": len(samples),
-                                       "limit": args.limit, "not_run": skipped, **source})
+                                       "n_per_label": n_per_label, "limit": args.limit, "not_run": skipped,
+                                       **source})
     markdown = report.report_markdown(runs, command, title, real=args.real is not None)
     if args.real and args.bootstrap and len(methods) > 1:
         differences = bootstrap.compare_cached(samples, args.out / "cache", methods, args.bootstrap)

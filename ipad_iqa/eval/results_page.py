@@ -123,6 +123,16 @@ def methods_table(test: Mapping[str, MethodRun], fingerprints: Mapping[str, str]
     return "\n".join(lines) + "\n"
 
 
+def _real_counts(real: dict) -> str:
+    """': 14 flare, 10 ghosting, ... and 6 clean references (every class's negatives)' from the report's
+    label counts; reports written before they were recorded give nothing."""
+    counts = real.get("n_per_label")
+    if not counts:
+        return ""
+    artifacts = ", ".join(f"{n} {name}" for name, n in counts.items() if name != "clean")
+    return f": {artifacts} and {counts.get('clean', 0)} clean references (the negatives of every class)"
+
+
 def _limit_warning(test: dict, real: dict) -> str:
     """An admonition when either evaluation read only the first images (``--limit``)."""
     limited = [f"the {name} to its first {info['limit']} images" for name, info in
@@ -179,7 +189,8 @@ def results_page(test_report: Path, real_report: Path, page: Path, assets: Path,
         "| | |\n|---|---|",
         f"| benchmark | `BENCH` = `{Path(test['benchmark']).name}`: {_benchmark_spec(Path(test['benchmark']))} |",
         f"| split | `{test['split']}`, {test['n_samples']} images |",
-        f"| real photos | `REAL` = `{Path(real['real']).name}`, {real['n_samples']} photos (image level: no masks) |",
+        f"| real photos | `REAL` = `{Path(real['real']).name}`, {real['n_samples']} photos{_real_counts(real)} "
+        "(image level: no masks) |",
         f"| `{default}` weights | {fingerprints[0][default]} |\n",
         "`BENCH` is a benchmark folder written by `ipad-iqa make-benchmark --clean-dir PHOTOS --out BENCH --splits "
         "test` ([Benchmark](benchmark.md)), `REAL` a folder of real photos (`ghosting/`, `flare/`, `moire/` and "

@@ -121,6 +121,19 @@ def test_home_caption_names_the_shipped_weights():
         "docs/assets/home: made with other inference code; run python docs/scripts/make_home_figure.py")
 
 
+def test_results_page_names_the_shipped_weights():
+    """The Results page is rewritten (make results) whenever the weights or the inference code change; a page
+    that names others quotes numbers users will not get."""
+    from ipad_iqa.baselines import ipad_inference_code_sha256
+    from ipad_iqa.registry import load_registry
+
+    page = (DOCS / "results.md").read_text(encoding="utf-8")
+    assert f"registry weights sha256 {load_registry()['ipad_clip'].weights.sha256}" in page, (
+        "docs/results.md: made with other weights; run make results")
+    assert f"inference code {ipad_inference_code_sha256()[:16]}" in page, (
+        "docs/results.md: made with other inference code; run make results")
+
+
 def test_demo_table_matches_the_golden_record():
     """The demo table of Getting started (make demo && make_demo_table.py) shows what the shipped model gives
     today: each row's numbers are the golden record's (tests/golden, checked against the model itself)."""

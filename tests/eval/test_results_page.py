@@ -76,6 +76,10 @@ def test_page_holds_the_numbers_of_the_reports(benchmark: Path, real_dir: Path, 
         assert shlex.join(folders.get(a, a) for a in args) in text
         assert all(f" {a} " not in text for a in args if a in folders)
     assert f"{run['n_samples']} images" in text and "A limited run" not in text
+    counts = _json(real, "run.json")["n_per_label"]
+    assert sum(counts.values()) == _json(real, "run.json")["n_samples"]
+    assert (f"{counts['ghosting']} ghosting, {counts['flare']} flare, {counts['moire']} moire and "
+            f"{counts['clean']} clean references") in text
     targets = text.split(f"## Targets of `{DEFAULT}`")[1].split("## ")[0]
     moire = metrics[DEFAULT]["moire"]
     expected = []
