@@ -56,6 +56,10 @@ MAX_FADE: dict[str, float] = {"ghosting": 1.0, "flare": 4.0, "moire": 1.0}
 # Share of ghosting, moire and clean canvases given plain lights (a flare's canvas always has them): half, so a
 # light is common without flare while most clean photos still show the scene as taken.
 LIGHT_RATE = 0.5
+# Share of canvases of every label, flare included, given specular glints (small saturated highlights on shiny
+# surfaces), so a glint says nothing about the class. Measured before (``benchmarks/specular_probe.py``): eight
+# glints on a clean photo raised the shipped weights' P(flare) by 0.19, and made flare its highest class on 65 %.
+GLINT_RATE = 0.5
 
 
 @dataclass(frozen=True)
@@ -236,15 +240,37 @@ class _Base:
 def _base(source: np.ndarray, label: str, seed: tuple[int, ...], size: int, cfg: FinishConfig) -> _Base:
     """Canvas, lights, synthesis draws, finishing, the reflected scene and the severity come from independent
     child streams of ``seed`` (the lights' stream is the sixth, so the first five are as before lights)."""
-    canvas_ss, synth_ss, finish_ss, scene_ss, severity_ss, light_ss = np.random.SeedSequence(list(seed)).spawn(6)
+    streams = np.random.SeedSequence(list(seed)).spawn(7)  # children do not depend on how many are spawned
+    canvas_ss, synth_ss, finish_ss, scene_ss, severity_ss, light_ss, glint_ss = streams
     canvas = prepare_canvas(source, size, np.random.default_rng(canvas_ss), cfg)
     rng = np.random.default_rng(light_ss)
     lights = None
     if rng.random() < LIGHT_RATE or label == "flare":
         lights = SceneLights.sample(canvas, rng)
         canvas = lights.add_to(canvas)
+    rng = np.random.default_rng(glint_ss)
+    if rng.random() < GLINT_RATE:
+        canvas = add_glints(canvas, rng)
     twin, draws = finish(canvas, np.random.default_rng(finish_ss), cfg)
     return _Base(canvas, twin, draws, lights, (synth_ss, finish_ss, scene_ss, severity_ss))
+
+
+def add_glints(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``image`` (float sRGB) with 2-10 specular glints: near-white Gaussian spots of radius 0.3-1.2 % of the short
+    side on its brighter half, 0.6-1.5x white in linear light (their cores saturate, as a sensor clips them)."""
+    h, w = image.shape[:2]
+    lin = srgb_to_linear(image)
+    lum = lin.mean(2)
+    ys, xs = np.nonzero(lum >= np.median(lum))
+    n = min(int(rng.integers(2, 11)), len(ys))
+    yy, xx = np.ogrid[:h, :w]
+    for i in rng.choice(len(ys), n, replace=False):
+        r = rng.uniform(0.003, 0.012) * min(h, w)
+        gain = rng.uniform(0.6, 1.5)
+        tint = np.array([1.0, 1.0 - rng.uniform(0, 0.04), 1.0 - rng.uniform(0, 0.08)], np.float32)
+        spot = np.exp(-((yy - ys[i]) ** 2 + (xx - xs[i]) ** 2) / (2 * r * r)).astype(np.float32) * gain
+        lin = lin + spot[..., None] * tint
+    return linear_to_srgb(np.clip(lin, 0.0, 1.0))
 
 
 def _base_params(base: _Base) -> dict:
