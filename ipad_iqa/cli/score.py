@@ -330,6 +330,7 @@ def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weig
     import torch
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
+    from ipad_iqa.baselines.pyiqa_global import is_full_reference
     from ipad_iqa.methods import IPAD_PREFIX, ipad_options, split_method
     from ipad_iqa.model.backbone import BackboneError
     from ipad_iqa.pyiqa_plugin import IPADCLIPArch
@@ -348,9 +349,7 @@ def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weig
     if name not in pyiqa.list_models():
         known = ", ".join(pyiqa.list_models(filter=f"{IPAD_PREFIX}*")) or "none registered"
         raise UsageError(f"unknown metric {name!r}; IPAD metrics: {known} (ipad-iqa list)")
-    from pyiqa.default_model_configs import DEFAULT_CONFIGS
-
-    if DEFAULT_CONFIGS.get(name, {}).get("metric_mode") == "FR":
+    if is_full_reference(name):
         raise UsageError(f"{name} is a full-reference metric (it compares with a clean original); score rates "
                          f"single images: use an {IPAD_PREFIX}* metric (ipad-iqa list)")
     if (options or head_weights is not None) and not name.startswith(IPAD_PREFIX):
