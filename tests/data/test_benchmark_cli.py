@@ -266,3 +266,25 @@ def test_stats_leave_out_splits_without_rows(tmp_path):
     table = stats_markdown(rows)
     assert "| test | 2 |" in table and "| val | 1 |" in table
     assert "| train |" not in table
+
+
+def test_stats_give_each_synthesis_mode_its_severity_and_jod(tmp_path):
+    """A ghosting mode drawn only faint must show as such, not vanish into the class's pooled figures."""
+    import numpy as np
+    from PIL import Image
+
+    from ipad_iqa.cli.show_benchmark import stats_markdown
+    from ipad_iqa.data.benchmark import ManifestRow
+
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.full((32, 32), 255, np.uint8)).save(mask)
+
+    def row(i: int, mode: str, severity: float, jod: float) -> ManifestRow:
+        return ManifestRow(key=f"images/test/ghosting/{i}.png", image=tmp_path / f"{i}.png", mask=mask,
+                           label="ghosting", split="test", source=f"p{i}", severity=severity, jod=jod,
+                           params={"mode": mode}, reference=None)
+
+    table = stats_markdown([row(0, "fusion", 0.1, 9.5), row(1, "motion", 0.9, 7.7), row(2, "fusion", 0.2, 9.2)])
+    modes = table.split("Per synthesis mode:")[1]
+    assert "| ghosting | fusion | 2 | 0.15 | 2 | 0 | 0 | 9.20 | 9.35 | 9.50 |" in modes
+    assert "| ghosting | motion | 1 | 0.90 | 0 | 0 | 1 | 7.70 | 7.70 | 7.70 |" in modes
