@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(PY)
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/ipad-iqa score examples --maps-dir demo_out --out demo_out/scores.csv
+	$(VENV)/bin/ipad-iqa score examples --maps-dir demo_out --out demo_out/scores.csv --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest

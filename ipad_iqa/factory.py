@@ -11,7 +11,7 @@ from ipad_iqa.model.backbone import check_clip_source, create_clip
 from ipad_iqa.model.config import IPADArchConfig
 from ipad_iqa.model.ipad_clip import IPADCLIP
 from ipad_iqa.model.prompts import prompt_vocabulary
-from ipad_iqa.registry import Variant, get_variant
+from ipad_iqa.registry import Variant, clip_variants, get_variant
 from ipad_iqa.thresholds import Thresholds
 from ipad_iqa.utils import typed_fields
 from ipad_iqa.weights import WeightsError, load_into, read_metadata, resolve_weights
@@ -48,9 +48,11 @@ def create_model(
     if zero_shot is not None:
         cfg = dataclasses.replace(cfg, zero_shot=zero_shot)
     clip_source = None if random_init else (str(clip_weights) if clip_weights is not None else v.clip_pretrained)
-    if cfg.conv_stem and clip_source is not None:
-        raise ValueError(f"{v.name}: conv_stem replaces the patch embedding of the pretrained CLIP weights "
-                         f"{clip_source!r}; set conv_stem: false")
+    if cfg.conv_stem and (cfg.zero_shot or clip_source is not None) and not random_init:
+        # the towers of a conv-stem variant are its own, trained from scratch: no CLIP checkpoint fits them
+        wanted = "zero_shot=True" if cfg.zero_shot else f"clip_weights={clip_source!r}"
+        raise ValueError(f"{v.name}: {wanted} needs a variant built on a pretrained CLIP backbone "
+                         f"({', '.join(clip_variants())}); {v.name}'s towers are its own, trained from scratch")
     check_clip_source(v.clip_model, clip_source)  # a missing clip_weights file is named before the head's
     if cfg.zero_shot and clip_source is None and not random_init:
         raise WeightsError(f"{v.name}: zero_shot=True needs pretrained CLIP weights; pass clip_weights=...")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import math
+import os
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,7 +28,8 @@ MAX_PIXELS: int = 250_000_000
 RANGE_TOLERANCE: float = 1e-6
 #: File extensions picked up when a folder is expanded (lower case).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".tga"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm",
+     ".pnm", ".tga"}
 )
 #: Full-scale value of PIL's 16-bit integer modes (16-bit PNG/TIFF open as ``I;16*`` or ``I``).
 _UINT16_MAX: float = 65535.0
@@ -81,11 +83,15 @@ def missing_reason(path: Path) -> str:
 
 
 def _check_file(path: Path) -> None:
+    if path.is_symlink() and not path.exists():
+        raise ImageLoadError(path, f"broken symbolic link (to {os.readlink(path)}, which does not exist)")
     if not path.exists():
         raise ImageLoadError(path, missing_reason(path))
     if path.is_dir():
+        if top := len(_expand_folder(path, recursive=False)):  # load_image given a folder: it reads one file
+            raise ImageLoadError(path, f"is a directory ({top} image file{'s' * (top > 1)} in it), not an image file")
         nested = len(_expand_folder(path, recursive=True))
-        hint = f" ({nested} in its sub-folders: add --recursive)" if nested else ""
+        hint = f" ({nested} in its sub-folders: `ipad-iqa score --recursive` reads them)" if nested else ""
         raise ImageLoadError(path, f"is a directory with no image files in it{hint}")
     if path.stat().st_size == 0:
         raise ImageLoadError(path, "empty file")
@@ -231,31 +237,52 @@ def validate_batch(x: object) -> torch.Tensor:
     return x.clamp(0.0, 1.0) if low < 0.0 or high > 1.0 else x  # copies only when there is something to clamp
 
 
-def _expand_folder(folder: Path, recursive: bool) -> list[Path]:
+def _expand_folder(folder: Path, recursive: bool, exclude: Sequence[Path] = (),
+                   skipped: list[Path] | None = None) -> list[Path]:
+    """A folder's image files by extension, sorted by relative path. A broken link with an image extension is
+    kept (the caller reports it); links to folders are not followed (``Path.rglob``). Files without an image
+    extension go to ``skipped``; nothing under an ``exclude`` folder is returned."""
     candidates = folder.rglob("*") if recursive else folder.iterdir()
-    files = [p for p in candidates if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    files = []
+    for p in candidates:
+        if not (p.is_file() or (p.is_symlink() and not p.exists())):
+            continue
+        if exclude and any(Path(os.path.abspath(p)).is_relative_to(e) for e in exclude):
+            continue
+        if p.suffix.lower() in IMAGE_EXTENSIONS:
+            files.append(p)
+        elif skipped is not None:
+            skipped.append(p)
     return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def expand_inputs(items: Sequence[str | Path], recursive: bool = False) -> list[Path]:
+def expand_inputs(items: Sequence[str | Path], recursive: bool = False, exclude: Sequence[Path] = (),
+                  skipped: list[Path] | None = None) -> list[Path]:
     """Turn files, folders and glob patterns into a deterministic list of files, in the order given.
 
-    Folders contribute their image files (by extension, sorted by relative path; sub-folders only with
-    ``recursive``). Explicitly named files are kept whatever their extension. A missing path, a pattern
-    matching nothing and a folder without images are kept as they are, so that the caller reports them as
-    errors instead of silently dropping them. Duplicates are kept: one result per input.
+    Folders contribute their image files (by extension, ``IMAGE_EXTENSIONS``, sorted by relative path;
+    sub-folders only with ``recursive``); their other files are appended to ``skipped`` when it is given, and
+    nothing under an ``exclude`` folder (the run's own outputs) is taken. Explicitly named files are kept
+    whatever their extension. A missing path, a pattern matching nothing and a folder without images are kept
+    as they are, so that the caller reports them as errors instead of silently dropping them. Duplicates are
+    kept: one result per input.
     """
+    exclude = [Path(os.path.abspath(e)) for e in exclude]
+
+    def folder(path: Path) -> list[Path]:
+        return _expand_folder(path, recursive, exclude, skipped)
+
     paths: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            paths.extend(_expand_folder(path, recursive) or [path])
-        elif path.exists() or not _GLOB_CHARS.intersection(str(item)):
+            paths.extend(folder(path) or [path])
+        elif path.exists() or path.is_symlink() or not _GLOB_CHARS.intersection(str(item)):
             paths.append(path)
         else:
             matches = sorted(glob.glob(str(item), recursive=recursive))
             expanded: list[Path] = []
             for match in map(Path, matches):
-                expanded.extend(_expand_folder(match, recursive) if match.is_dir() else [match])
+                expanded.extend(folder(match) if match.is_dir() else [match])
             paths.extend(expanded or [path])
     return paths

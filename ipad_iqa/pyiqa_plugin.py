@@ -48,9 +48,11 @@ class IPADCLIPArch(nn.Module):
     def forward(self, x: torch.Tensor, return_maps: bool = False, full_maps: bool = True,
                 maps_size: tuple[int, int] | None = None) -> torch.Tensor | IPADOutput:
         """(B,1) scores, or the IPADOutput with ``return_maps``; ``full_maps=False`` leaves its maps on the
-        coarse patch grid (class probabilities without the cost of maps at input resolution), and
-        ``maps_size=(h, w)`` gives maps at that size instead of the input's (e.g. for display)."""
-        if maps_size is not None and (len(maps_size) != 2 or min(maps_size) < 1):
+        model's map grid over the image (stride 4 for ``ipad_clip``, the patch grid for v1 and zero-shot: class
+        probabilities without the cost of maps at input resolution), and ``maps_size=(h, w)`` gives maps at
+        that size instead of the input's (e.g. for display)."""
+        if maps_size is not None and (not isinstance(maps_size, (tuple, list)) or len(maps_size) != 2
+                                      or min(maps_size) < 1):
             raise ValueError(f"maps_size must be (height, width) with both >= 1, got {maps_size!r}")
         out = self.model(validate_batch(x), full_maps=return_maps and full_maps, maps_size=maps_size)
         return out if return_maps else out.score

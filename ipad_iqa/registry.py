@@ -162,6 +162,11 @@ def user_variants() -> dict[str, Variant]:
     return {name: v for name, v in load_registry().items() if show_tests or not v.allow_random_init}
 
 
+def clip_variants() -> list[str]:
+    """The user variants built on a pretrained CLIP backbone: those that take ``clip_weights`` and ``zero_shot``."""
+    return [name for name, v in user_variants().items() if v.clip_pretrained is not None and not v.arch.conv_stem]
+
+
 def weights_status(variant: Variant) -> str:
     """Where a variant's trained weights come from, in a few words (the second column of list_variants)."""
     if variant.weights is not None:

@@ -231,7 +231,7 @@ def overlay(
     maps: torch.Tensor | np.ndarray,
     classes: Sequence[str] = ARTIFACT_CLASSES,
     alpha: float = 0.2,
-    score: float | None = None,
+    score: float | torch.Tensor | None = None,
     class_probs: Sequence[float] | torch.Tensor | None = None,
     panel: bool = False,
     style: OverlayStyle = DEFAULT_STYLE,
@@ -266,6 +266,10 @@ def overlay(
     img = _resize_to_hwc(img, size)
     heat = display_maps(_resize_to_hwc(heat, size), style.smooth)
     flagged = heat >= np.asarray(per_class, np.float32)
+    if score is not None:  # a one-element tensor too, as IPADOutput.score[i] is
+        if isinstance(score, torch.Tensor) and score.numel() != 1:
+            raise ValueError(f"score must be one number, got a tensor of shape {tuple(score.shape)}")
+        score = float(score)
     probs = class_probs.tolist() if isinstance(class_probs, torch.Tensor) else class_probs
     probs = [None] * len(classes) if probs is None else [float(p) for p in probs]
     peaks = heat.reshape(-1, len(classes)).max(axis=0)

@@ -296,5 +296,9 @@ def test_folder_without_images_reported(tmp_path: Path) -> None:
         load_image(tmp_path)
     (tmp_path / "sub").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "sub" / "a.png")
-    with pytest.raises(ImageLoadError, match=r"no image files in it \(1 in its sub-folders: add --recursive\)"):
+    with pytest.raises(ImageLoadError, match=r"no image files in it \(1 in its sub-folders: `ipad-iqa score "
+                       r"--recursive` reads them\)"):
+        load_image(tmp_path)
+    Image.new("RGB", (8, 8)).save(tmp_path / "b.png")
+    with pytest.raises(ImageLoadError, match=r"is a directory \(1 image file in it\), not an image file$"):
         load_image(tmp_path)

@@ -111,6 +111,8 @@ def test_maps_size_through_pyiqa():
     assert out.maps.shape == (2, 3, 35, 45)
     with pytest.raises(ValueError, match="maps_size"):
         metric(torch.rand(1, 3, 70, 90), return_maps=True, maps_size=(0, 45))
+    with pytest.raises(ValueError, match=r"maps_size must be \(height, width\).*got 100"):
+        metric(torch.rand(1, 3, 70, 90), return_maps=True, maps_size=100)
 
 
 def test_unknown_option_is_named():

@@ -131,3 +131,12 @@ def test_mismatched_classes_rejected() -> None:
     image, maps = _inputs(32, 32)
     with pytest.raises(ValueError, match="maps has 3 channels but 2 classes"):
         overlay(image, maps, classes=("a", "b"))
+
+
+def test_score_may_be_a_one_element_tensor() -> None:
+    """IPADOutput.score[i] is a tensor: passed as it is, it renders as the same number would."""
+    image, maps = _inputs(64, 64)
+    as_tensor = overlay(image, maps, score=torch.tensor([0.25]))
+    assert np.array_equal(np.asarray(as_tensor), np.asarray(overlay(image, maps, score=0.25)))
+    with pytest.raises(ValueError, match=r"score must be one number, got a tensor of shape \(2,\)"):
+        overlay(image, maps, score=torch.tensor([0.25, 0.5]))

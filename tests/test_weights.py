@@ -146,10 +146,14 @@ def test_zero_shot_needs_clip_weights_offline_error():
         create_model("ipad_clip_test", zero_shot=True, clip_weights="openai")
 
 
-def test_conv_stem_refuses_pretrained_clip_weights():
-    """The conv stem is trained from scratch: on pretrained towers it would replace their patch embedding."""
-    with pytest.raises(ValueError, match="conv_stem replaces the patch embedding"):
-        create_model("ipad_clip", clip_weights="openai")
+@pytest.mark.parametrize("kwargs", [{"clip_weights": "openai"}, {"zero_shot": True},
+                                    {"zero_shot": True, "clip_weights": "openai"}])
+def test_conv_stem_variant_points_to_the_clip_variants(kwargs):
+    """Its towers are trained from scratch: asked for CLIP weights or zero-shot prompts, it names the variants
+    that have them, in one step (not a chain of errors each asking for the next option)."""
+    with pytest.raises(ValueError, match="pretrained CLIP backbone .*ipad_clip_vitb16") as err:
+        create_model("ipad_clip", **kwargs)
+    assert "towers are its own" in str(err.value)
 
 
 def test_embedded_default_ships_verified_trained_weights():

@@ -9,9 +9,22 @@ probability is above its threshold (``flare+moire``; ``none``); it is empty for 
 (float32, shape (3, H, W), classes in the order ghosting, flare, moire) or ``<name>.<class>.png`` (16-bit
 greyscale, map value x 65535).
 
+Folders contribute the files with an image extension (.jpg .jpeg .jpe .jfif .png .bmp .tif .tiff .webp .gif
+.ppm .pgm .pbm .pnm .tga; a note on stderr counts the others), sub-folders with --recursive (links to folders
+are not followed); --maps-dir and --out are never read back as inputs. An animated GIF is scored on its first
+frame.
+
+Each input gives one row, in input order: ``path`` (as given; bytes that are not UTF-8 written ``\\xNN``),
+``score`` (1 = no local artifact), ``ghosting``, ``flare``, ``moire`` (class probabilities), ``flagged`` and
+``error`` (empty when scored). --out writes them as csv, json (a list of records, ``null`` for a missing
+number) or parquet. An existing --out file, or an overlay or maps file of the same name in --maps-dir, is
+refused before anything is scored unless --overwrite is given. Ctrl-C stops the run and still writes the
+rows: those not reached say ``not scored: interrupted`` (exit 130).
+
 Exit codes: 0 every input was scored; 3 at least one input failed (see the error column); 2 usage error
-(bad option or no PATH, unsupported output extension, unknown metric, a bad arch option or weights file,
-CUDA requested but unavailable, ``--engine ray`` without Ray or its cluster).
+(bad option or no PATH, unsupported output extension, an output that exists without --overwrite or cannot be
+written, unknown or non-IPAD metric, a bad arch option or weights file, CUDA requested but unavailable,
+``--engine ray`` without Ray or its cluster, or with --maps-dir); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -39,6 +52,8 @@ HELP = "score images for local artifacts (exit 0: all scored, 3: some inputs fai
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_SOME_FAILED = 3
+EXIT_INTERRUPTED = 130  # the shell's code for SIGINT
+NOT_SCORED = "not scored: interrupted"
 
 #: Output formats by file extension; checked when the arguments are parsed, before any work is done.
 OUTPUT_FORMATS: tuple[str, ...] = (".csv", ".json", ".parquet")
@@ -54,6 +69,20 @@ Scorer = Callable[["torch.Tensor"], "IPADOutput"]
 
 class UsageError(Exception):
     """A problem with the command line found after parsing (reported with exit code 2)."""
+
+
+class ScoringInterrupted(Exception):
+    """Ctrl-C during :func:`score_paths`: carries every row, those not reached marked ``NOT_SCORED``."""
+
+    def __init__(self, rows: list[ScoreRow]):
+        super().__init__(NOT_SCORED)
+        self.rows = rows
+
+
+def shown_path(path: Path | str) -> str:
+    """A path as text that every output format can hold: bytes of a file name that are not UTF-8 (Python keeps
+    them as surrogates) are written ``\\xNN`` instead of failing the csv or parquet writer."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -120,6 +149,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where the model runs; cuda without a GPU is a usage error")
     parser.add_argument("--recursive", action="store_true", help="descend into sub-folders of folder inputs")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out file and same-named overlays or maps in --maps-dir "
+                             "(without it they are refused before anything is scored)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     from ipad_iqa.cli.ray_engine import add_engine_arguments
 
@@ -138,7 +170,7 @@ def output_stems(paths: Sequence[Path]) -> list[str]:
     by ``__``, so ``a/x.jpg`` and ``b/x.jpg`` get ``a__x.jpg`` and ``b__x.jpg``. Names that still clash (an
     input given twice) get ``-2``, ``-3``... appended.
     """
-    resolved = [p.resolve() for p in paths]
+    resolved = [Path(os.path.abspath(p)) for p in paths]  # links keep their own names
     root = Path(os.path.commonpath([p.parent for p in resolved])) if resolved else Path()
     stems: list[str] = []
     used: set[str] = set()
@@ -215,23 +247,29 @@ def score_paths(
 
     if maps_format is not None and maps_dir is None:
         raise ValueError("maps_format needs maps_dir")
-    rows = [ScoreRow(str(p)) for p in paths]
+    rows = [ScoreRow(shown_path(p)) for p in paths]
     stems = output_stems(paths) if maps_dir else []
     if maps_dir:
         maps_dir.mkdir(parents=True, exist_ok=True)
     with tqdm(total=len(paths), unit="img", disable=not progress, file=sys.stderr) as bar:
-        for chunk in _size_groups(paths, batch_size):
-            loaded: dict[tuple[int, ...], list[tuple[int, torch.Tensor]]] = {}
-            for i in chunk:
-                try:
-                    image = load_image(paths[i])
-                except ImageLoadError as err:
-                    rows[i].error = err.reason  # the path is in its own column
-                    continue
-                loaded.setdefault(tuple(image.shape), []).append((i, image))
-            for items in loaded.values():
-                _score_batch(items, scorer, rows, paths, maps_dir, stems, maps_format, thresholds)
-            bar.update(len(chunk))
+        try:
+            for chunk in _size_groups(paths, batch_size):
+                loaded: dict[tuple[int, ...], list[tuple[int, torch.Tensor]]] = {}
+                for i in chunk:
+                    try:
+                        image = load_image(paths[i])
+                    except ImageLoadError as err:
+                        rows[i].error = err.reason  # the path is in its own column
+                        continue
+                    loaded.setdefault(tuple(image.shape), []).append((i, image))
+                for items in loaded.values():
+                    _score_batch(items, scorer, rows, paths, maps_dir, stems, maps_format, thresholds)
+                bar.update(len(chunk))
+        except KeyboardInterrupt:
+            for row in rows:
+                if not row.error and math.isnan(row.score):
+                    row.error = NOT_SCORED
+            raise ScoringInterrupted(rows) from None
     return rows
 
 
@@ -330,7 +368,7 @@ def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weig
     import torch
 
     import ipad_iqa  # noqa: F401  (registers the ipad_clip* metrics with pyiqa)
-    from ipad_iqa.baselines.pyiqa_global import is_full_reference
+    from ipad_iqa.baselines.pyiqa_global import GLOBAL_METRICS, is_full_reference
     from ipad_iqa.methods import IPAD_PREFIX, ipad_options, split_method
     from ipad_iqa.model.backbone import BackboneError
     from ipad_iqa.pyiqa_plugin import IPADCLIPArch
@@ -352,8 +390,11 @@ def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weig
     if is_full_reference(name):
         raise UsageError(f"{name} is a full-reference metric (it compares with a clean original); score rates "
                          f"single images: use an {IPAD_PREFIX}* metric (ipad-iqa list)")
-    if (options or head_weights is not None) and not name.startswith(IPAD_PREFIX):
-        raise UsageError(f"{name} takes no options or --head-weights (only {IPAD_PREFIX}* metrics do)")
+    if not name.startswith(IPAD_PREFIX):
+        compare = (f". To set {name} beside them on a benchmark: ipad-iqa evaluate --methods {IPAD_PREFIX},{name}"
+                   if name in GLOBAL_METRICS else "")
+        raise UsageError(f"{name} is a global pyiqa metric: one number per image, no artifact classes or maps; "
+                         f"score runs {IPAD_PREFIX}* metrics (ipad-iqa list){compare}")
     if head_weights is not None:
         if "head_weights" in kwargs:
             raise UsageError("head weights given twice, by --head-weights and by head_weights= in --metric")
@@ -378,21 +419,75 @@ def make_pyiqa_scorer(metric: str, device: str, maps: str = "display", head_weig
 def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO | None = None) -> int:
     """Run the subcommand; ``scorer`` replaces the pyiqa metric (for tests and embedding)."""
     out = stdout or sys.stdout
+    interrupted = False
     try:
         if args.save_maps is not None and args.maps_dir is None:
             raise UsageError("--save-maps writes into --maps-dir; give both")
+        _check_out(args.out, args.overwrite)
         rows = _score_inputs(args, scorer)
     except UsageError as err:
         print(f"ipad-iqa score: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    print(format_table(rows), file=out)
-    if args.out is not None:
+    except ScoringInterrupted as stop:
+        rows, interrupted = stop.rows, True
+    except KeyboardInterrupt:  # before any row existed (loading the model, or a Ray run)
+        print("ipad-iqa score: interrupted before any input was scored; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.out is not None:  # first: a closed pipe on stdout must not lose the results file
         write_results(rows, args.out)
+    _print_table(rows, out)
+    if interrupted:
+        left = sum(row.error == NOT_SCORED for row in rows)
+        where = f"; {args.out} holds every row" if args.out is not None else ""
+        print(f"ipad-iqa score: interrupted, {left} of {len(rows)} inputs not scored{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     failed = sum(1 for row in rows if row.error)
     if failed:
         print(f"ipad-iqa score: {failed} of {len(rows)} inputs failed (see the error column)", file=sys.stderr)
         return EXIT_SOME_FAILED
     return EXIT_OK
+
+
+def _print_table(rows: Sequence[ScoreRow], out: TextIO) -> None:
+    """The table on stdout; a reader that stops early (``| head``) ends the printing, not the run."""
+    try:
+        print(format_table(rows), file=out)
+        out.flush()
+    except BrokenPipeError:
+        if out is sys.stdout:  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _check_out(path: Path | None, overwrite: bool) -> None:
+    """Refuse, before any work, a results file that exists (without ``overwrite``) or cannot be created."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"--out {path} is a folder; name a file")
+    if path.exists() and not overwrite:
+        raise UsageError(f"--out {path} exists; pass --overwrite to replace it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--out {path}: cannot create its folder ({err.strerror})") from None
+
+
+def _check_maps_dir(folder: Path, paths: Sequence[Path], maps_format: str | None, overwrite: bool) -> None:
+    """Refuse, before any work, a --maps-dir that cannot be a folder or already holds files this run would
+    write (without ``overwrite``): an earlier run's overlay of another photo of the same name is not replaced
+    silently."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--maps-dir {folder}: cannot create it ({err.strerror})") from None
+    if overwrite:
+        return
+    extra = {None: (), "npy": (".maps.npy",), "png": tuple(f".{c}.png" for c in ARTIFACT_CLASSES)}[maps_format]
+    taken = [folder / f"{stem}{suffix}" for stem in output_stems(paths) for suffix in (OVERLAY_SUFFIX, *extra)
+             if (folder / f"{stem}{suffix}").exists()]
+    if taken:
+        raise UsageError(f"--maps-dir {folder} already holds {len(taken)} file(s) this run would write "
+                         f"(e.g. {taken[0].name}); pass --overwrite to replace them, or another folder")
 
 
 def _score_inputs(args: argparse.Namespace, scorer: Scorer | None) -> list[ScoreRow]:
@@ -405,10 +500,17 @@ def _score_inputs(args: argparse.Namespace, scorer: Scorer | None) -> list[Score
         from ipad_iqa.cli.ray_engine import score_on_ray
 
         return score_on_ray(args)
+    skipped: list[Path] = []
+    outputs = [p for p in (args.maps_dir, args.out) if p is not None]
+    paths = expand_inputs(args.paths, recursive=args.recursive, exclude=outputs, skipped=skipped)
+    if skipped:
+        print(f"ipad-iqa score: note: {len(skipped)} file(s) in the given folders have no image extension and "
+              f"are not scored (e.g. {shown_path(skipped[0])})", file=sys.stderr)
+    if args.maps_dir is not None:
+        _check_maps_dir(args.maps_dir, paths, args.save_maps, args.overwrite)
     if scorer is None:
         maps = "grid" if args.maps_dir is None else "display" if args.save_maps is None else "input"
         scorer = make_pyiqa_scorer(args.metric, args.device, maps=maps, head_weights=args.head_weights)
-    paths = expand_inputs(args.paths, recursive=args.recursive)
     return score_paths(paths, scorer, batch_size=args.batch_size, maps_dir=args.maps_dir,
                        progress=not args.quiet, maps_format=args.save_maps,
                        thresholds=scorer.thresholds if isinstance(scorer, MetricScorer) else None)

@@ -171,11 +171,11 @@ def test_pyiqa_metric_path(parse, fake_scorer, image_folder: Path, monkeypatch: 
             return out if return_maps else out.score
 
     monkeypatch.setitem(ARCH_REGISTRY._obj_map, "FakeIPADArch", FakeIPADArch)
-    monkeypatch.setitem(DEFAULT_CONFIGS, "ipad_fake_test", {
+    monkeypatch.setitem(DEFAULT_CONFIGS, "ipad_clip_fake_test", {
         "metric_opts": {"type": "FakeIPADArch"}, "metric_mode": "NR", "lower_better": False,
         "score_range": "0, 1"})
     out = io.StringIO()
-    code = score.run(parse([str(image_folder / "d.png"), "--metric", "ipad_fake_test"]), stdout=out)
+    code = score.run(parse([str(image_folder / "d.png"), "--metric", "ipad_clip_fake_test"]), stdout=out)
     assert code == score.EXIT_OK
     assert fake_scorer.batch_shapes == [(1, 3, 48, 64)]
     assert out.getvalue().splitlines()[1].split()[1] == f"{1 - 128 / 255:.4f}"
@@ -228,3 +228,110 @@ def test_quiet_hides_the_progress_bar(parse, fake_scorer, image_folder: Path,
         assert _run(parse, argv + ["--quiet"] * quiet, fake_scorer)[0] == score.EXIT_OK
         err = capsys.readouterr().err
         assert ("2/2" in err) is not quiet
+
+
+def test_results_file_survives_a_closed_pipe(parse, fake_scorer, image_folder: Path, tmp_path: Path) -> None:
+    """`ipad-iqa score ... --out r.csv | head -1`: the reader leaving early must not cost the results file."""
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError
+
+    csv = tmp_path / "r.csv"
+    code = score.run(parse([str(image_folder / "c.jpg"), "--out", str(csv)]), scorer=fake_scorer,
+                     stdout=ClosedPipe())
+    assert code == score.EXIT_OK
+    assert pd.read_csv(csv)["path"].tolist() == [str(image_folder / "c.jpg")]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
+def test_file_name_that_is_not_utf8(parse, fake_scorer, tmp_path: Path, suffix: str) -> None:
+    """A Latin-1 file name (bytes Python keeps as surrogates) is scored and written, its odd byte as \\xe9."""
+    import os
+
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    Image.new("RGB", (40, 40)).save(folder / os.fsdecode(b"caf\xe9.png"))
+    out = tmp_path / f"r{suffix}"
+    code, _ = _run(parse, [str(folder), "--out", str(out)], fake_scorer)
+    assert code == score.EXIT_OK
+    reader = {".csv": pd.read_csv, ".json": pd.read_json, ".parquet": pd.read_parquet}[suffix]
+    assert reader(out)["path"].tolist() == [f"{folder}/caf\\xe9.png"]
+
+
+def test_outputs_that_exist_or_cannot_be_written_are_refused_first(parse, fake_scorer, image_folder: Path,
+                                                                   tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    one = str(image_folder / "c.jpg")
+    for extra, message in [(["--out", str(a_file / "r.csv")], "cannot create its folder"),
+                           (["--maps-dir", str(a_file / "maps")], "cannot create it")]:
+        assert _run(parse, [one, *extra], fake_scorer)[0] == score.EXIT_USAGE
+        assert message in capsys.readouterr().err
+    # an earlier run's results and overlays are not replaced silently
+    csv, maps = tmp_path / "r.csv", tmp_path / "maps"
+    assert _run(parse, [one, "--out", str(csv), "--maps-dir", str(maps)], fake_scorer)[0] == score.EXIT_OK
+    assert _run(parse, [one, "--out", str(csv)], fake_scorer)[0] == score.EXIT_USAGE
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert _run(parse, [one, "--maps-dir", str(maps)], fake_scorer)[0] == score.EXIT_USAGE
+    assert "already holds 1 file(s) this run would write (e.g. c.jpg.overlay.png)" in capsys.readouterr().err
+    assert fake_scorer.batch_shapes == [(1, 3, 40, 40)]  # only the first run scored anything
+    code, _ = _run(parse, [one, "--out", str(csv), "--maps-dir", str(maps), "--overwrite"], fake_scorer)
+    assert code == score.EXIT_OK
+
+
+def test_ctrl_c_keeps_the_rows_scored_so_far(parse, image_folder: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    calls = []
+
+    def interrupted_on_the_second_image(x: torch.Tensor) -> IPADOutput:
+        calls.append(x.shape)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        probs = x.mean(dim=(2, 3))
+        return IPADOutput(1 - probs.mean(dim=1, keepdim=True), probs, x)
+
+    csv = tmp_path / "r.csv"
+    inputs = [str(image_folder / n) for n in ("c.jpg", "d.png", "a/x.png")]
+    code, table = _run(parse, [*inputs, "--out", str(csv)], interrupted_on_the_second_image)
+    assert code == score.EXIT_INTERRUPTED
+    frame = pd.read_csv(csv, keep_default_na=False)
+    assert frame["error"].tolist() == ["", score.NOT_SCORED, score.NOT_SCORED]
+    assert frame["score"].iloc[0] != ""
+    assert "interrupted, 2 of 3 inputs not scored" in capsys.readouterr().err
+    assert table.count(score.NOT_SCORED) == 2
+
+
+def test_own_outputs_are_not_read_back_as_inputs(parse, fake_scorer, image_folder: Path) -> None:
+    """--maps-dir inside the scored folder: a second --recursive run scores the photos, not their overlays."""
+    maps = image_folder / "overlays"
+    argv = [str(image_folder), "--recursive", "--maps-dir", str(maps), "--out", str(image_folder / "r.json")]
+    first = _run(parse, argv, fake_scorer)[1]
+    second = _run(parse, [*argv, "--overwrite"], fake_scorer)[1]
+    assert first == second and "overlay" not in second
+
+
+def test_links_broken_links_and_other_extensions(parse, fake_scorer, image_folder: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "b.jfif").write_bytes((image_folder / "c.jpg").read_bytes())
+    (folder / "link.jpg").symlink_to(image_folder / "a" / "x.png")
+    (folder / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (folder / "notes.txt").write_text("not scored")
+    maps = tmp_path / "maps"
+    code, _ = _run(parse, [str(folder), "--maps-dir", str(maps), "--out", str(tmp_path / "r.csv")], fake_scorer)
+    assert code == score.EXIT_SOME_FAILED
+    frame = pd.read_csv(tmp_path / "r.csv", keep_default_na=False).set_index("path")
+    assert frame.loc[str(folder / "b.jfif"), "error"] == ""
+    assert frame.loc[str(folder / "gone.jpg"), "error"].startswith("broken symbolic link")
+    assert "1 file(s) in the given folders have no image extension" in capsys.readouterr().err
+    # overlays are named after the link, as given, not after its target
+    assert sorted(p.name for p in maps.iterdir()) == ["b.jfif.overlay.png", "link.jpg.overlay.png"]
+
+
+def test_global_metric_refused_with_where_to_use_it(parse, capsys: pytest.CaptureFixture[str]) -> None:
+    assert score.run(parse(["x.png", "--metric", "entropy"])) == score.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "entropy is a global pyiqa metric" in err and "evaluate --methods ipad_clip,entropy" in err

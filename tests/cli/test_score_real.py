@@ -42,7 +42,7 @@ def test_score_metric_options_and_head_weights(tmp_path: Path, capsys) -> None:
 
     def scored(*options: str) -> float:
         out = tmp_path / "r.csv"
-        assert main(["score", str(image), "--out", str(out), *options]) == 0
+        assert main(["score", str(image), "--out", str(out), "--overwrite", *options]) == 0
         return float(pd.read_csv(out).iloc[0]["score"])
 
     for weight in (0.0, 1.0):
@@ -63,7 +63,7 @@ def test_score_metric_options_and_head_weights(tmp_path: Path, capsys) -> None:
     for bad, message in [(["--metric", "ipad_clip_test[adapter=bogus]"], "adapter 'bogus'"),
                          (["--metric", "ipad_clip_test", "--head-weights", str(tmp_path / "none.safetensors")],
                           "none.safetensors"),
-                         (["--metric", "entropy[x=1]"], "entropy takes no options"),
+                         (["--metric", "entropy[x=1]"], "entropy is a global pyiqa metric"),
                          (["--metric", "ipad_clip_test[cls_weight"], "bad method name")]:
         assert main(["score", str(image), *bad]) == 2
         assert message in capsys.readouterr().err
@@ -112,7 +112,7 @@ def test_head_weights_option_in_metric(tmp_path: Path, capsys) -> None:
 
     def scored(*options: str) -> float:
         out = tmp_path / "r.csv"
-        assert main(["score", str(image), "--out", str(out), "--quiet", *options]) == 0
+        assert main(["score", str(image), "--out", str(out), "--quiet", "--overwrite", *options]) == 0
         return float(pd.read_csv(out).iloc[0]["score"])
 
     by_option = scored("--metric", f"ipad_clip_test[head_weights={weights}]")

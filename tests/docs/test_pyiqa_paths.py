@@ -57,3 +57,30 @@ def test_pathlib_refused_by_pyiqa_accepted_by_us(tmp_path):
     with pytest.raises(Exception, match="Unsupported source type"):
         imread2tensor(path, rgb=True)
     assert tuple(load_image(path).shape) == (3, 40, 64)
+
+
+def test_truncated_file_raises_pil_error_through_pyiqa_ours_names_it(tmp_path):
+    from ipad_iqa.io import ImageLoadError
+
+    path = tmp_path / "cut.jpg"
+    Image.new("RGB", (64, 64), (90, 20, 20)).save(path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(OSError):  # PIL's own
+        imread2tensor(str(path), rgb=True)
+    with pytest.raises(ImageLoadError, match="cut.jpg"):
+        load_image(path)
+
+
+def test_tiny_image_read_by_pyiqa_then_refused_by_size(tmp_path):
+    import pyiqa
+
+    import ipad_iqa  # noqa: F401  (registers the metrics)
+    from ipad_iqa.io import ImageLoadError, InvalidInputError
+
+    path = tmp_path / "tiny.png"
+    Image.new("RGB", (10, 10)).save(path)
+    metric = pyiqa.create_metric("ipad_clip", device="cpu")
+    with pytest.raises(InvalidInputError, match="10x10"):
+        metric(str(path))
+    with pytest.raises(ImageLoadError, match="tiny.png.*10x10"):
+        load_image(path)
