@@ -58,6 +58,7 @@ class OptimConfig:
     steps: int = 2000
     warmup_steps: int = 100
     grad_clip: float = 1.0
+    ema: float = 0.0  # decay of an exponential moving average of the weights, validated and exported (0: off)
 
 
 PRECISIONS = ("float32", "bfloat16")

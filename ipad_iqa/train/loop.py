@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import math
@@ -236,6 +237,7 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         step, best, stale = ckpt["step"], ckpt["best"], ckpt["stale"]
+    ema = copy.deepcopy(model).eval() if cfg.optim.ema else None
     runner = _Step(model)
     if world > 1:
         runner = nn.parallel.DistributedDataParallel(runner, device_ids=[device.index] if device.type == "cuda"
@@ -269,6 +271,8 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
             g["lr"] = base * _lr_factor(step, cfg)
         loss, parts = train_step(model, runner, opt, batch, cfg, device)
         step += 1
+        if ema is not None:
+            _ema_update(ema, model, min(cfg.optim.ema, (1 + step) / (10 + step)))
         seen += b * world
         losses.append(float(loss.detach()))
         rate = seen / (time.perf_counter() - started)
@@ -283,20 +287,27 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
         stop = torch.zeros(1, device=device)
         if step % cfg.val_every == 0 or step == cfg.optim.steps:
             if is_main:
-                metrics = validate(model, val_batches, cfg)
+                if ema is not None:
+                    raw = validate(model, val_batches, cfg)
+                    metrics = validate(ema, val_batches, cfg)
+                    ema.eval()
+                    metrics |= {"raw_val_loss": raw["val_loss"], "raw_val_acc": raw["val_acc"]}
+                else:
+                    metrics = validate(model, val_batches, cfg)
+                chosen = ema if ema is not None else model
                 val_log.write({"step": step, **metrics})
                 history.append({"step": step, **metrics})
                 kept = out_dir / f"step_{step:06d}.safetensors"
                 if metrics["val_loss"] < best:
                     best, stale = metrics["val_loss"], 0
-                    export_weights(model, out_dir / "best.safetensors", cfg, {"step": step, **metrics},
+                    export_weights(chosen, out_dir / "best.safetensors", cfg, {"step": step, **metrics},
                                    revision)
                     if cfg.keep_weights:  # the same bytes: copied, not serialized twice
                         shutil.copyfile(out_dir / "best.safetensors", kept)
                 else:
                     stale += 1
                     if cfg.keep_weights:
-                        export_weights(model, kept, cfg, {"step": step, **metrics}, revision)
+                        export_weights(chosen, kept, cfg, {"step": step, **metrics}, revision)
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                             "best": best, "stale": stale, "config": cfg.to_dict()}, out_dir / "last.pt")
                 # A run that has done all its steps stopped for that reason, whatever its clock or patience say.
@@ -316,6 +327,15 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
         dist.barrier()
         dist.destroy_process_group()
     return summary
+
+
+@torch.no_grad()
+def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    for e, m in zip(ema.state_dict().values(), model.state_dict().values(), strict=True):
+        if e.dtype.is_floating_point:
+            e.lerp_(m, 1 - decay)
+        else:
+            e.copy_(m)
 
 
 def _tensorboard(out_dir: Path):
