@@ -257,6 +257,8 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
     if is_main and cfg.init_weights and not resume:
         # A fine-tune must beat where it started: validate the start weights and keep them as "best" until then.
         metrics = validate(model, val_batches, cfg)
+        if ema is not None:  # the same weights at the start; the columns of every later row
+            metrics |= {"raw_val_loss": metrics["val_loss"], "raw_val_acc": metrics["val_acc"]}
         val_log.write({"step": 0, **metrics})
         history.append({"step": 0, **metrics})
         best = metrics["val_loss"]
