@@ -20,4 +20,4 @@ class IPADOutput(NamedTuple):
 
     score: torch.Tensor  # (B, 1) in [0, 1]; 1 = no local artifact
     class_probs: torch.Tensor  # (B, 3) in [0, 1], order ARTIFACT_CLASSES
-    maps: torch.Tensor  # (B, 3, H, W) in [0, 1] at the input resolution
+    maps: torch.Tensor  # (B, 3, H, W) in [0, 1]: the input's size, maps_size's, or the map grid (full_maps=False)

@@ -175,7 +175,8 @@ class IPADCLIP(nn.Module):
 
         The batch is moved to the model's device and dtype. ``full_maps=False`` skips the maps at input
         resolution (960 MB for a 10000x8000 image): ``maps`` then holds the (B,3,gh,gw) map grid they would be
-        upsampled from (stride 4 for v2, the patch grid for v1 and zero-shot). ``maps_size=(h, w)`` renders the maps at that size instead of the input's
+        upsampled from (stride 4 for v2, the patch grid for v1 and zero-shot), cropped to the cells over the
+        image: resized to (H, W) it lies on the image as the full maps do. ``maps_size=(h, w)`` renders the maps at that size instead of the input's
         (e.g. a display size), the same picture as resizing the full maps without ever making them. Score and
         class_probs are the same in every case.
         """
@@ -199,8 +200,10 @@ class IPADCLIP(nn.Module):
             grid, cls_probs = view.probs, class_token_probs(view.cls_logits)
         grid = gaussian_smooth(grid, self.cfg.smooth_sigma)
         class_probs, score = fuse_probs(cls_probs, grid, self.cfg.cls_weight, self.cfg.topk_ratio)
-        if not full_maps:
-            return IPADOutput(score, class_probs, grid[:, 1:].clamp(0, 1))
+        if not full_maps:  # the cells over the image, not its padding: (ceil(h / stride), ceil(w / stride))
+            rows, cols = (math.ceil(n * size / ext) for n, size, ext in zip(grid.shape[-2:], (h, w), extent,
+                                                                            strict=True))
+            return IPADOutput(score, class_probs, grid[:, 1:, :rows, :cols].clamp(0, 1))
         out_h, out_w = maps_size
         # The grid covers `extent` (the input padded to whole patches): scale it with the output, then crop.
         size = (max(out_h, round(extent[0] * out_h / h)), max(out_w, round(extent[1] * out_w / w)))

@@ -221,6 +221,21 @@ def test_maps_size_renders_the_full_maps_at_another_size():
     assert diff.mean() < 0.005 and diff.max() < 0.05  # carry detail that the two resampling orders round apart
 
 
+@pytest.mark.parametrize("size", [(33, 37), (100, 150), (200, 1200)])  # one padded view; tiled; tiled and wide
+def test_map_grid_covers_the_image_not_its_padding(size):
+    """``full_maps=False``: ceil(H / stride) x ceil(W / stride) cells, which resized to the image lie on it as
+    the full maps do (the grid of the padded extent, resized, would be shifted and stretched)."""
+    model = create_model("ipad_clip_test").eval()
+    h, w = size
+    x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        full, grid = model(x).maps, model(x, full_maps=False).maps
+    s = model.map_stride
+    assert grid.shape == (1, 3, -(-h // s), -(-w // s))
+    resized = torch.nn.functional.interpolate(grid, size=size, mode="bilinear", align_corners=False)
+    assert (resized - full).abs().mean() < 0.025
+
+
 def test_arch_options_from_text_take_their_declared_types():
     # what `ipad-iqa evaluate --methods 'ipad_clip[object_temperature=1e-2]'` and registry.yaml hand in
     cfg = IPADArchConfig.from_dict({"object_temperature": "1e-2", "tap_layers": [2, 4], "cls_weight": 1})
