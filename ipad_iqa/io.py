@@ -11,7 +11,7 @@ import glob
 import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,8 @@ def missing_reason(path: Path) -> str:
 
 def _check_file(path: Path) -> None:
     if path.is_symlink() and not path.exists():
-        raise ImageLoadError(path, f"broken symbolic link (to {os.readlink(path)}, which does not exist)")
+        target = os.fsencode(os.readlink(path)).decode("utf-8", "backslashreplace")
+        raise ImageLoadError(path, f"broken symbolic link (to {target}, which does not exist)")
     if not path.exists():
         raise ImageLoadError(path, missing_reason(path))
     if path.is_dir():
@@ -237,17 +238,15 @@ def validate_batch(x: object) -> torch.Tensor:
     return x.clamp(0.0, 1.0) if low < 0.0 or high > 1.0 else x  # copies only when there is something to clamp
 
 
-def _expand_folder(folder: Path, recursive: bool, exclude: Sequence[Path] = (),
+def _expand_folder(folder: Path, recursive: bool, exclude: Callable[[Path], bool] | None = None,
                    skipped: list[Path] | None = None) -> list[Path]:
     """A folder's image files by extension, sorted by relative path. A broken link with an image extension is
     kept (the caller reports it); links to folders are not followed (``Path.rglob``). Files without an image
-    extension go to ``skipped``; nothing under an ``exclude`` folder is returned."""
+    extension go to ``skipped``; files for which ``exclude`` is true are left out."""
     candidates = folder.rglob("*") if recursive else folder.iterdir()
     files = []
     for p in candidates:
-        if not (p.is_file() or (p.is_symlink() and not p.exists())):
-            continue
-        if exclude and any(Path(os.path.abspath(p)).is_relative_to(e) for e in exclude):
+        if not (p.is_file() or (p.is_symlink() and not p.exists())) or (exclude is not None and exclude(p)):
             continue
         if p.suffix.lower() in IMAGE_EXTENSIONS:
             files.append(p)
@@ -256,18 +255,31 @@ def _expand_folder(folder: Path, recursive: bool, exclude: Sequence[Path] = (),
     return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def expand_inputs(items: Sequence[str | Path], recursive: bool = False, exclude: Sequence[Path] = (),
-                  skipped: list[Path] | None = None) -> list[Path]:
+def _through_folder_link(match: Path, pattern: str) -> bool:
+    """Whether a glob match was reached through a link to a folder below the pattern's literal start (where a
+    ``**`` would follow a link loop without end); folder inputs never follow such links either."""
+    literal = len(list(_takewhile_literal(Path(pattern).parts)))
+    return any(parent.is_symlink() for parent in match.parents if len(parent.parts) > literal)
+
+
+def _takewhile_literal(parts: Sequence[str]) -> Iterator[str]:
+    for part in parts:
+        if _GLOB_CHARS.intersection(part):
+            return
+        yield part
+
+
+def expand_inputs(items: Sequence[str | Path], recursive: bool = False,
+                  exclude: Callable[[Path], bool] | None = None, skipped: list[Path] | None = None) -> list[Path]:
     """Turn files, folders and glob patterns into a deterministic list of files, in the order given.
 
     Folders contribute their image files (by extension, ``IMAGE_EXTENSIONS``, sorted by relative path;
-    sub-folders only with ``recursive``); their other files are appended to ``skipped`` when it is given, and
-    nothing under an ``exclude`` folder (the run's own outputs) is taken. Explicitly named files are kept
-    whatever their extension. A missing path, a pattern matching nothing and a folder without images are kept
-    as they are, so that the caller reports them as errors instead of silently dropping them. Duplicates are
-    kept: one result per input.
+    sub-folders only with ``recursive``, links to folders not followed); their other files are appended to
+    ``skipped`` when it is given. Files that folders and patterns bring in are left out where ``exclude`` says
+    so (a run's own earlier outputs). Explicitly named files are kept whatever their extension. A missing path,
+    a pattern matching nothing and a folder without images are kept as they are, so that the caller reports
+    them as errors instead of silently dropping them. Duplicates are kept: one result per input.
     """
-    exclude = [Path(os.path.abspath(e)) for e in exclude]
 
     def folder(path: Path) -> list[Path]:
         return _expand_folder(path, recursive, exclude, skipped)
@@ -280,9 +292,13 @@ def expand_inputs(items: Sequence[str | Path], recursive: bool = False, exclude:
         elif path.exists() or path.is_symlink() or not _GLOB_CHARS.intersection(str(item)):
             paths.append(path)
         else:
-            matches = sorted(glob.glob(str(item), recursive=recursive))
+            matches = [m for m in map(Path, sorted(glob.glob(str(item), recursive=recursive)))
+                       if not _through_folder_link(m, str(item))]
             expanded: list[Path] = []
-            for match in map(Path, matches):
-                expanded.extend(folder(match) if match.is_dir() else [match])
+            for match in matches:
+                if match.is_dir():
+                    expanded.extend(folder(match))
+                elif exclude is None or not exclude(match):
+                    expanded.append(match)
             paths.extend(expanded or [path])
     return paths

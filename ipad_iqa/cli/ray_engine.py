@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -80,14 +80,16 @@ def add_engine_arguments(parser: argparse.ArgumentParser, what: str) -> argparse
 # -- scoring ---------------------------------------------------------------------------------------------------
 
 
-def expand_items(items: Sequence[str], recursive: bool = False) -> list[str]:
-    """Inputs as the single-process command expands them (folders, globs; see :func:`expand_inputs`), with
-    URIs (``s3://``, ``gs://``, ``file://``...) kept as they are: each names one file."""
+def expand_items(items: Sequence[str], recursive: bool = False,
+                 exclude: Callable[[Path], bool] | None = None) -> list[str]:
+    """Inputs as the single-process command expands them (folders, globs, ``exclude``; see
+    :func:`expand_inputs`), with URIs (``s3://``, ``gs://``, ``file://``...) kept as they are: each names one
+    file."""
     from ipad_iqa.io import expand_inputs
 
     out: list[str] = []
     for item in items:
-        out.extend([item] if URI_MARKER in item else map(str, expand_inputs([item], recursive=recursive)))
+        out.extend([item] if URI_MARKER in item else map(str, expand_inputs([item], recursive, exclude)))
     return out
 
 
@@ -257,12 +259,15 @@ def score_on_ray(args: argparse.Namespace) -> list[ScoreRow]:
     The metric is built once here first (on the CPU), so a bad name, option or weights file is a usage error
     before any cluster work starts, not an actor failure deep in Ray's logs.
     """
-    from ipad_iqa.cli.score import UsageError, make_pyiqa_scorer
+    from ipad_iqa.cli.score import UsageError, make_pyiqa_scorer, own_outputs, shown_path
 
     if args.maps_dir is not None:
         raise UsageError("--maps-dir writes overlays in this process; it is not available with --engine ray")
     make_pyiqa_scorer(args.metric, "cpu", maps="grid", head_weights=args.head_weights)
-    items = expand_items(args.paths, recursive=args.recursive)
+    items = expand_items(args.paths, recursive=args.recursive, exclude=own_outputs(None, args.out))
+    if odd := next((item for item in items if item != shown_path(item)), None):
+        raise UsageError(f"{shown_path(odd)}: a file name that is not UTF-8 cannot travel to Ray actors; score "
+                         f"such files without --engine ray")
     try:
         with ray_session(args.address) as ray:
             actors = actor_count(ray, args.actors, args.device, args.cpus_per_actor)

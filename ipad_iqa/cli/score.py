@@ -11,8 +11,8 @@ greyscale, map value x 65535).
 
 Folders contribute the files with an image extension (.jpg .jpeg .jpe .jfif .png .bmp .tif .tiff .webp .gif
 .ppm .pgm .pbm .pnm .tga; a note on stderr counts the others), sub-folders with --recursive (links to folders
-are not followed); --maps-dir and --out are never read back as inputs. An animated GIF is scored on its first
-frame.
+are not followed, by patterns either); the command's own outputs (the --out file, overlays and maps in
+--maps-dir) are never read back as inputs. An animated GIF is scored on its first frame.
 
 Each input gives one row, in input order: ``path`` (as given; bytes that are not UTF-8 written ``\\xNN``),
 ``score`` (1 = no local artifact), ``ghosting``, ``flare``, ``moire`` (class probabilities), ``flagged`` and
@@ -24,7 +24,8 @@ rows: those not reached say ``not scored: interrupted`` (exit 130).
 Exit codes: 0 every input was scored; 3 at least one input failed (see the error column); 2 usage error
 (bad option or no PATH, unsupported output extension, an output that exists without --overwrite or cannot be
 written, unknown or non-IPAD metric, a bad arch option or weights file, CUDA requested but unavailable,
-``--engine ray`` without Ray or its cluster, or with --maps-dir); 130 interrupted.
+``--engine ray`` without Ray or its cluster, with --maps-dir or with a file name that is not UTF-8);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ COLUMNS: tuple[str, ...] = ("path", "score", *ARTIFACT_CLASSES, "flagged", "erro
 OVERLAY_SUFFIX = ".overlay.png"
 #: --save-maps formats: one float32 .npy array per image, or one 16-bit greyscale PNG per image and class.
 MAPS_FORMATS: tuple[str, ...] = ("npy", "png")
+#: Endings of the files a run writes into --maps-dir: never read back as inputs.
+OUTPUT_SUFFIXES: tuple[str, ...] = (OVERLAY_SUFFIX, ".maps.npy", *(f".{name}.png" for name in ARTIFACT_CLASSES))
 
 #: Maps a (B, 3, H, W) batch in [0, 1] to an IPADOutput; the CLI builds one from a pyiqa metric, tests
 #: inject a fake.
@@ -259,7 +262,7 @@ def score_paths(
                     try:
                         image = load_image(paths[i])
                     except ImageLoadError as err:
-                        rows[i].error = err.reason  # the path is in its own column
+                        rows[i].error = shown_path(err.reason)  # the path is in its own column
                         continue
                     loaded.setdefault(tuple(image.shape), []).append((i, image))
                 for items in loaded.values():
@@ -448,6 +451,22 @@ def run(args: argparse.Namespace, scorer: Scorer | None = None, stdout: TextIO |
     return EXIT_OK
 
 
+def own_outputs(maps_dir: Path | None, out: Path | None) -> Callable[[Path], bool]:
+    """Whether a file that a folder or pattern brings in is this command's output: the --out file, or an
+    overlay or maps file directly in --maps-dir (by name, so a --maps-dir that is the photos' own folder keeps
+    the photos). Paths are compared resolved, so a link to the folder does not bring them back."""
+    out_real = os.path.realpath(out) if out is not None else None
+    maps_real = os.path.realpath(maps_dir) if maps_dir is not None else None
+
+    def is_own(path: Path) -> bool:
+        real = os.path.realpath(path)
+        if real == out_real:
+            return True
+        return maps_real is not None and os.path.dirname(real) == maps_real and path.name.endswith(OUTPUT_SUFFIXES)
+
+    return is_own
+
+
 def _print_table(rows: Sequence[ScoreRow], out: TextIO) -> None:
     """The table on stdout; a reader that stops early (``| head``) ends the printing, not the run."""
     try:
@@ -501,11 +520,22 @@ def _score_inputs(args: argparse.Namespace, scorer: Scorer | None) -> list[Score
 
         return score_on_ray(args)
     skipped: list[Path] = []
-    outputs = [p for p in (args.maps_dir, args.out) if p is not None]
-    paths = expand_inputs(args.paths, recursive=args.recursive, exclude=outputs, skipped=skipped)
+    own: list[Path] = []
+    is_own = own_outputs(args.maps_dir, args.out)
+
+    def exclude(path: Path) -> bool:
+        if is_own(path):
+            own.append(path)
+            return True
+        return False
+
+    paths = expand_inputs(args.paths, recursive=args.recursive, exclude=exclude, skipped=skipped)
     if skipped:
         print(f"ipad-iqa score: note: {len(skipped)} file(s) in the given folders have no image extension and "
               f"are not scored (e.g. {shown_path(skipped[0])})", file=sys.stderr)
+    if own:
+        print(f"ipad-iqa score: note: {len(own)} file(s) are outputs of this command in --maps-dir or --out and "
+              f"are not scored (e.g. {shown_path(own[0])})", file=sys.stderr)
     if args.maps_dir is not None:
         _check_maps_dir(args.maps_dir, paths, args.save_maps, args.overwrite)
     if scorer is None:

@@ -303,13 +303,39 @@ def test_ctrl_c_keeps_the_rows_scored_so_far(parse, image_folder: Path, tmp_path
     assert table.count(score.NOT_SCORED) == 2
 
 
-def test_own_outputs_are_not_read_back_as_inputs(parse, fake_scorer, image_folder: Path) -> None:
-    """--maps-dir inside the scored folder: a second --recursive run scores the photos, not their overlays."""
-    maps = image_folder / "overlays"
-    argv = [str(image_folder), "--recursive", "--maps-dir", str(maps), "--out", str(image_folder / "r.json")]
+@pytest.mark.parametrize("where", ["inside", "same", "glob", "linked"])
+def test_own_outputs_are_not_read_back_as_inputs(parse, fake_scorer, image_folder: Path, where: str) -> None:
+    """A second run over the same inputs scores the photos, not the first run's overlays: --maps-dir inside
+    the scored folder, the scored folder itself, reached by a pattern, or through a link to the folder."""
+    maps = image_folder / "overlays" if where != "same" else image_folder
+    inputs = {"inside": [str(image_folder), "--recursive"], "same": [str(image_folder)],
+              "glob": [f"{image_folder}/**/*.png", "--recursive"],
+              "linked": [str(image_folder.parent / "link"), "--recursive"]}[where]
+    if where == "linked":
+        (image_folder.parent / "link").symlink_to(image_folder)
+    argv = [*inputs, "--maps-dir", str(maps), "--out", str(image_folder / "r.json")]
     first = _run(parse, argv, fake_scorer)[1]
     second = _run(parse, [*argv, "--overwrite"], fake_scorer)[1]
-    assert first == second and "overlay" not in second
+    assert first == second and "overlay" not in second and "r.json" not in second
+    assert any(line.split()[1:2] and line.split()[1][0].isdigit() for line in second.splitlines()[1:])
+
+
+def test_glob_does_not_follow_a_link_loop(parse, fake_scorer, image_folder: Path) -> None:
+    (image_folder / "loop").symlink_to(image_folder)
+    rows = _run(parse, [f"{image_folder}/**/x.png", "--recursive"], fake_scorer)[1].splitlines()[1:]
+    assert [row.split()[0] for row in rows] == [str(image_folder / "a" / "x.png"), str(image_folder / "b" / "x.png")]
+
+
+def test_broken_link_to_a_name_that_is_not_utf8(parse, fake_scorer, tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "links"
+    folder.mkdir()
+    os.symlink(b"/nowhere/caf\xe9.png", os.fsencode(folder / "gone.png"))
+    csv = tmp_path / "r.csv"
+    assert _run(parse, [str(folder), "--out", str(csv)], fake_scorer)[0] == score.EXIT_SOME_FAILED
+    error = pd.read_csv(csv, keep_default_na=False)["error"].iloc[0]
+    assert error == "broken symbolic link (to /nowhere/caf\\xe9.png, which does not exist)"
 
 
 def test_links_broken_links_and_other_extensions(parse, fake_scorer, image_folder: Path, tmp_path: Path,

@@ -109,3 +109,17 @@ def test_unreachable_cluster_and_maps_dir_are_usage_errors(folder: Path, tmp_pat
     assert errors[0] == ("ipad-iqa score: error: cannot reach a Ray cluster at auto: Could not find any running "
                          "Ray instance.")
     assert "--maps-dir" in errors[1] and len(errors) == 2
+
+
+def test_file_name_that_is_not_utf8_is_refused_before_ray(folder: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Arrow cannot carry such a name to the actors: a usage error naming the file, before any cluster work."""
+    import os
+
+    from PIL import Image
+
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    Image.open(folder / "a.png").save(odd / os.fsdecode(b"caf\xe9.png"))
+    assert main(["score", str(odd), "--metric", METRIC, "--engine", "ray", "--address", "auto"]) == EXIT_USAGE
+    assert "caf\\xe9.png: a file name that is not UTF-8 cannot travel to Ray actors" in capsys.readouterr().err
