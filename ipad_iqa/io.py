@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import itertools
 import math
 import os
 import warnings
@@ -258,15 +259,8 @@ def _expand_folder(folder: Path, recursive: bool, exclude: Callable[[Path], bool
 def _through_folder_link(match: Path, pattern: str) -> bool:
     """Whether a glob match was reached through a link to a folder below the pattern's literal start (where a
     ``**`` would follow a link loop without end); folder inputs never follow such links either."""
-    literal = len(list(_takewhile_literal(Path(pattern).parts)))
+    literal = len(list(itertools.takewhile(lambda part: not _GLOB_CHARS.intersection(part), Path(pattern).parts)))
     return any(parent.is_symlink() for parent in match.parents if len(parent.parts) > literal)
-
-
-def _takewhile_literal(parts: Sequence[str]) -> Iterator[str]:
-    for part in parts:
-        if _GLOB_CHARS.intersection(part):
-            return
-        yield part
 
 
 def expand_inputs(items: Sequence[str | Path], recursive: bool = False,

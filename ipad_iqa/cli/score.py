@@ -60,10 +60,13 @@ NOT_SCORED = "not scored: interrupted"
 OUTPUT_FORMATS: tuple[str, ...] = (".csv", ".json", ".parquet")
 COLUMNS: tuple[str, ...] = ("path", "score", *ARTIFACT_CLASSES, "flagged", "error")
 OVERLAY_SUFFIX = ".overlay.png"
-#: --save-maps formats: one float32 .npy array per image, or one 16-bit greyscale PNG per image and class.
-MAPS_FORMATS: tuple[str, ...] = ("npy", "png")
+#: --save-maps formats and the endings of their files: one float32 .npy array per image, or one 16-bit
+#: greyscale PNG per image and class (in ARTIFACT_CLASSES order).
+MAPS_SUFFIXES: dict[str, tuple[str, ...]] = {"npy": (".maps.npy",),
+                                             "png": tuple(f".{name}.png" for name in ARTIFACT_CLASSES)}
+MAPS_FORMATS: tuple[str, ...] = tuple(MAPS_SUFFIXES)
 #: Endings of the files a run writes into --maps-dir: never read back as inputs.
-OUTPUT_SUFFIXES: tuple[str, ...] = (OVERLAY_SUFFIX, ".maps.npy", *(f".{name}.png" for name in ARTIFACT_CLASSES))
+OUTPUT_SUFFIXES: tuple[str, ...] = (OVERLAY_SUFFIX, *(e for ends in MAPS_SUFFIXES.values() for e in ends))
 
 #: Maps a (B, 3, H, W) batch in [0, 1] to an IPADOutput; the CLI builds one from a pyiqa metric, tests
 #: inject a fake.
@@ -197,11 +200,11 @@ def save_maps(maps: torch.Tensor, folder: Path, stem: str, fmt: str) -> None:
 
     array = maps.detach().float().cpu().numpy()
     if fmt == "npy":
-        np.save(folder / f"{stem}.maps.npy", array)
+        np.save(folder / f"{stem}{MAPS_SUFFIXES['npy'][0]}", array)
         return
-    for name, plane in zip(ARTIFACT_CLASSES, array, strict=True):
+    for suffix, plane in zip(MAPS_SUFFIXES["png"], array, strict=True):
         levels = np.rint(np.clip(plane, 0.0, 1.0) * 65535).astype(np.uint16)
-        Image.fromarray(levels).save(folder / f"{stem}.{name}.png")
+        Image.fromarray(levels).save(folder / f"{stem}{suffix}")
 
 
 def _size_groups(paths: Sequence[Path], batch_size: int) -> Iterator[list[int]]:
@@ -501,8 +504,8 @@ def _check_maps_dir(folder: Path, paths: Sequence[Path], maps_format: str | None
         raise UsageError(f"--maps-dir {folder}: cannot create it ({err.strerror})") from None
     if overwrite:
         return
-    extra = {None: (), "npy": (".maps.npy",), "png": tuple(f".{c}.png" for c in ARTIFACT_CLASSES)}[maps_format]
-    taken = [folder / f"{stem}{suffix}" for stem in output_stems(paths) for suffix in (OVERLAY_SUFFIX, *extra)
+    suffixes = (OVERLAY_SUFFIX, *MAPS_SUFFIXES.get(maps_format or "", ()))
+    taken = [folder / f"{stem}{suffix}" for stem in output_stems(paths) for suffix in suffixes
              if (folder / f"{stem}{suffix}").exists()]
     if taken:
         raise UsageError(f"--maps-dir {folder} already holds {len(taken)} file(s) this run would write "
