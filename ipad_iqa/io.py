@@ -77,6 +77,12 @@ def _pixel_limit(max_pixels: int) -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = previous
 
 
+def shown_path(path: Path | str) -> str:
+    """A path as text that every output format can hold: bytes of a file name that are not UTF-8 (Python keeps
+    them as surrogates) are written ``\\xNN`` instead of failing the csv or parquet writer."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def missing_reason(path: Path) -> str:
     """Why a named input is not there, in the words of the ``error`` column: a file or folder path, or a
     pattern (``expand_inputs`` keeps a pattern that matches nothing as it was given)."""
@@ -85,8 +91,7 @@ def missing_reason(path: Path) -> str:
 
 def _check_file(path: Path) -> None:
     if path.is_symlink() and not path.exists():
-        target = os.fsencode(os.readlink(path)).decode("utf-8", "backslashreplace")
-        raise ImageLoadError(path, f"broken symbolic link (to {target}, which does not exist)")
+        raise ImageLoadError(path, f"broken symbolic link (to {shown_path(os.readlink(path))}, which does not exist)")
     if not path.exists():
         raise ImageLoadError(path, missing_reason(path))
     if path.is_dir():

@@ -259,7 +259,8 @@ def score_on_ray(args: argparse.Namespace) -> list[ScoreRow]:
     The metric is built once here first (on the CPU), so a bad name, option or weights file is a usage error
     before any cluster work starts, not an actor failure deep in Ray's logs.
     """
-    from ipad_iqa.cli.score import UsageError, make_pyiqa_scorer, own_outputs, shown_path
+    from ipad_iqa.cli.score import UsageError, make_pyiqa_scorer, own_outputs
+    from ipad_iqa.io import shown_path
 
     if args.maps_dir is not None:
         raise UsageError("--maps-dir writes overlays in this process; it is not available with --engine ray")

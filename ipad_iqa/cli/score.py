@@ -85,12 +85,6 @@ class ScoringInterrupted(Exception):
         self.rows = rows
 
 
-def shown_path(path: Path | str) -> str:
-    """A path as text that every output format can hold: bytes of a file name that are not UTF-8 (Python keeps
-    them as surrogates) are written ``\\xNN`` instead of failing the csv or parquet writer."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
 @dataclass
 class ScoreRow:
     """One output row: the numbers for a scored input, or the reason it failed."""
@@ -249,7 +243,7 @@ def score_paths(
     """
     from tqdm import tqdm
 
-    from ipad_iqa.io import ImageLoadError, load_image
+    from ipad_iqa.io import ImageLoadError, load_image, shown_path
 
     if maps_format is not None and maps_dir is None:
         raise ValueError("maps_format needs maps_dir")
@@ -514,7 +508,7 @@ def _check_maps_dir(folder: Path, paths: Sequence[Path], maps_format: str | None
 
 def _score_inputs(args: argparse.Namespace, scorer: Scorer | None) -> list[ScoreRow]:
     """One row per input, in input order, from this process or (``--engine ray``) from Ray actors."""
-    from ipad_iqa.io import expand_inputs
+    from ipad_iqa.io import expand_inputs, shown_path
 
     if args.engine == "ray":
         if scorer is not None:
