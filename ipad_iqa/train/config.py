@@ -29,6 +29,7 @@ class LossWeights:
     image_ce: float = 1.0  # class-token cross-entropy over the four image labels
     fused_bce: float = 1.0  # BCE on the fused class probabilities (what users read)
     separation: float = 0.1  # keeps clean and artifact anchors apart
+    rank: float = 0.0  # pairwise ranking of map cells across the batch: artifact cells above clean ones
     focal_gamma: float = 2.0
 
 

@@ -49,6 +49,25 @@ def pixel_losses(logits: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor,
             dice_loss(logp.exp()[:, 1:], counts[:, 1:4], counts[:, 4:]))
 
 
+def rank_loss(probs: torch.Tensor, counts: torch.Tensor, valid: torch.Tensor, n_pos: int = 1024,
+              n_neg: int = 4096) -> torch.Tensor:
+    """Pairwise logistic ranking of the map cells of the whole batch, per class: cells mostly covered by the
+    class's visible mask above cells without it, whichever view either comes from. The harness's pixel AUROC
+    pools cells across images in the same way, which per-cell losses do not ask for."""
+    logit = torch.logit(probs.clamp(1e-5, 1 - 1e-5))  # (B,3,h,w)
+    full = valid[:, 0] >= valid.amax()  # cells without ignore band
+    losses = []
+    for k in range(logit.shape[1]):
+        pos = logit[:, k][counts[:, k] > 0.5 * valid[:, 0]]
+        neg = logit[:, k][(counts[:, k] == 0) & full]
+        if pos.numel() == 0 or neg.numel() == 0:
+            continue
+        pos = pos[torch.randperm(pos.numel(), device=pos.device)[:n_pos]]
+        neg = neg[torch.randperm(neg.numel(), device=neg.device)[:n_neg]]
+        losses.append(F.softplus(neg[None, :] - pos[:, None]).mean())
+    return torch.stack(losses).mean() if losses else probs.new_zeros(())
+
+
 def ipad_loss(model: IPADCLIP, out: ViewOutput, t: torch.Tensor, masks: torch.Tensor, labels: torch.Tensor,
               w: LossWeights, valid: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Total loss and its parts for a batch of views with pixel masks (B,3,H,W) and labels (B,).
@@ -70,5 +89,9 @@ def ipad_loss(model: IPADCLIP, out: ViewOutput, t: torch.Tensor, masks: torch.Te
              else masks.new_zeros(()))
     sep = model.separation_loss(t)
     parts = {"focal": focal / n, "dice": dice / n, "image_ce": image_ce, "fused_bce": fused, "separation": sep}
+    if w.rank:
+        grid = out.probs.shape[-2:]
+        cells = on_map_grid(torch.cat([masks * valid[:, None], valid[:, None]], dim=1), grid)
+        parts["rank"] = rank_loss(out.probs[:, 1:].float(), cells[:, :3], cells[:, 3:])
     total = sum(getattr(w, k) * v for k, v in parts.items())
     return total, {k: float(v.detach()) for k, v in parts.items()}
