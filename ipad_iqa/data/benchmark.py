@@ -41,6 +41,7 @@ from torch.utils.data import Dataset
 
 from ipad_iqa.data.datasets import to_item
 from ipad_iqa.data.perceptual import (
+    DEFOCUS_RATE,
     GHOSTING_MODE_DRAW,
     LIGHT_RATE,
     V2_GHOSTING_MODES,
@@ -118,6 +119,7 @@ class BenchmarkSpec:
             del data["version"]
         else:  # v2's share of lit canvases shapes its bytes; a v2 folder written before scene lights has none
             data["light_rate"] = LIGHT_RATE
+            data["defocus_rate"] = DEFOCUS_RATE
             data["ghosting_mode_draw"] = GHOSTING_MODE_DRAW
         return data
 

@@ -56,6 +56,10 @@ MAX_FADE: dict[str, float] = {"ghosting": 1.0, "flare": 4.0, "moire": 1.0}
 # Share of ghosting, moire and clean canvases given plain lights (a flare's canvas always has them): half, so a
 # light is common without flare while most clean photos still show the scene as taken.
 LIGHT_RATE = 0.5
+# Share of canvases of every label whose scene is out of focus (the whole frame, or all but a sharp region: depth
+# of field), so softness says nothing about the class. Measured before (``benchmarks/blur_probe.py``): a 1-px
+# Gaussian defocus of a clean photo raised the shipped weights' P(ghosting) by 0.08, 4 px by 0.26.
+DEFOCUS_RATE = 0.5
 
 
 @dataclass(frozen=True)
@@ -236,15 +240,36 @@ class _Base:
 def _base(source: np.ndarray, label: str, seed: tuple[int, ...], size: int, cfg: FinishConfig) -> _Base:
     """Canvas, lights, synthesis draws, finishing, the reflected scene and the severity come from independent
     child streams of ``seed`` (the lights' stream is the sixth, so the first five are as before lights)."""
-    canvas_ss, synth_ss, finish_ss, scene_ss, severity_ss, light_ss = np.random.SeedSequence(list(seed)).spawn(6)
+    streams = np.random.SeedSequence(list(seed)).spawn(7)  # children do not depend on how many are spawned
+    canvas_ss, synth_ss, finish_ss, scene_ss, severity_ss, light_ss, defocus_ss = streams
     canvas = prepare_canvas(source, size, np.random.default_rng(canvas_ss), cfg)
     rng = np.random.default_rng(light_ss)
     lights = None
     if rng.random() < LIGHT_RATE or label == "flare":
         lights = SceneLights.sample(canvas, rng)
         canvas = lights.add_to(canvas)
+    rng = np.random.default_rng(defocus_ss)
+    if rng.random() < DEFOCUS_RATE:
+        canvas = add_defocus(canvas, rng)
     twin, draws = finish(canvas, np.random.default_rng(finish_ss), cfg)
     return _Base(canvas, twin, draws, lights, (synth_ss, finish_ss, scene_ss, severity_ss))
+
+
+def add_defocus(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``image`` (float sRGB) out of focus: a Gaussian blur in linear light of sigma 0.5-4 px (log-uniform), over
+    the whole frame or, half the time, outside a sharp elliptical region with a soft edge (a focused subject)."""
+    h, w = image.shape[:2]
+    sigma = float(np.exp(rng.uniform(np.log(0.5), np.log(4.0))))
+    lin = srgb_to_linear(image)
+    blurred = ndimage.gaussian_filter(lin, (sigma, sigma, 0))
+    if rng.random() < 0.5:
+        cy, cx = rng.uniform(0.2, 0.8) * h, rng.uniform(0.2, 0.8) * w
+        ry, rx = rng.uniform(0.15, 0.5) * h, rng.uniform(0.15, 0.5) * w
+        yy, xx = np.ogrid[:h, :w]
+        r = np.sqrt(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2)
+        sharp = np.clip((1.3 - r) / 0.6, 0.0, 1.0).astype(np.float32)[..., None]  # 1 inside, 0 beyond 1.3 radii
+        blurred = sharp * lin + (1.0 - sharp) * blurred
+    return linear_to_srgb(np.clip(blurred, 0.0, 1.0)).astype(np.float32)
 
 
 def _base_params(base: _Base) -> dict:

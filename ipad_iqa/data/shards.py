@@ -35,6 +35,7 @@ from PIL import Image
 
 from ipad_iqa.data.benchmark import _png, check_sources, discover_sources, render_in_order
 from ipad_iqa.data.perceptual import (
+    DEFOCUS_RATE,
     GHOSTING_MODE_DRAW,
     V2_GHOSTING_MODES,
     InvisibleArtifactError,
@@ -84,7 +85,7 @@ class ShardSpec:
         """The spec as spec.json holds it; ``ghosting_modes`` only when not v2's mix, so shards written before
         the option existed still verify."""
         data = asdict(self) | {"sources": list(self.sources), "class_probs": list(self.class_probs),
-                               "ghosting_mode_draw": GHOSTING_MODE_DRAW}
+                               "ghosting_mode_draw": GHOSTING_MODE_DRAW, "defocus_rate": DEFOCUS_RATE}
         data.pop("ghosting_modes")
         if self.ghosting_modes != V2_GHOSTING_MODES:
             data["ghosting_modes"] = list(self.ghosting_modes)
