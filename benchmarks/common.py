@@ -7,6 +7,7 @@ docs/performance.md. Nothing here is imported by the package or the tests.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -165,6 +166,27 @@ def write_results(name: str, data: dict) -> Path:
     path.write_text(json.dumps({"machine": machine(), "foreign_cpu_share": round(share, 3), **data}, indent=1) + "\n")
     print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
     return path
+
+
+def probe_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments every false-positive probe takes: a benchmark folder, its split, the metric and its weights."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("bench", help="a benchmark folder (ipad-iqa make-benchmark)")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--metric", default="ipad_clip")
+    ap.add_argument("--weights", help="trained weights for the metric (default: its registered ones)")
+    return ap
+
+
+def probe_metric(args: argparse.Namespace):
+    """The probe's pyiqa metric on the CPU, with ``--weights`` as its head weights when given (pyiqa is imported
+    here, not at the top: the start-up benchmark imports this module and must not pay for it)."""
+    import pyiqa
+
+    import ipad_iqa  # noqa: F401  (registers the metrics)
+
+    extra = {"head_weights": args.weights} if args.weights else {}
+    return pyiqa.create_metric(args.metric, device="cpu", **extra)
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -12,16 +12,13 @@ was. Writes ``benchmarks/results/focus_probe.json``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
-import pyiqa
 import torch
-from common import write_results
+from common import probe_metric, probe_parser, write_results
 from scipy import ndimage
 
-import ipad_iqa  # noqa: F401  (registers the metrics)
 from ipad_iqa.data.benchmark import read_manifest
 from ipad_iqa.data.synth.common import linear_to_srgb, srgb_to_linear
 from ipad_iqa.io import load_image
@@ -45,11 +42,7 @@ def summary(probs: np.ndarray) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("bench", help="a benchmark folder (ipad-iqa make-benchmark)")
-    ap.add_argument("--split", default="test")
-    ap.add_argument("--metric", default="ipad_clip")
-    ap.add_argument("--weights", help="trained weights for the metric (default: its registered ones)")
+    ap = probe_parser(__doc__)
     ap.add_argument("--limit", type=int, help="the first N clean and N ghosting images only")
     args = ap.parse_args(argv)
     clean = read_manifest(args.bench, split=args.split, labels=["clean"])[:args.limit]
@@ -57,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if not clean or not ghosts:
         print(f"{args.bench} has no clean or no ghosting {args.split} images", file=sys.stderr)
         return 2
-    extra = {"head_weights": args.weights} if args.weights else {}
-    metric = pyiqa.create_metric(args.metric, device="cpu", **extra)
+    metric = probe_metric(args)
 
     def probs(x: torch.Tensor) -> np.ndarray:
         with torch.no_grad():

@@ -11,17 +11,14 @@ lights, leaves P(flare) where it was. Writes ``benchmarks/results/light_probe.js
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
-import pyiqa
 import torch
-from common import write_results
+from common import probe_metric, probe_parser, write_results
 from scipy import ndimage
 from scipy.stats import spearmanr
 
-import ipad_iqa  # noqa: F401  (registers the metrics)
 from ipad_iqa.data.benchmark import read_manifest
 from ipad_iqa.data.synth.common import LUMA, srgb_to_linear
 from ipad_iqa.data.synth.flare import LIGHT_LUMINANCE, SceneLights
@@ -42,19 +39,14 @@ def group(rows: list[dict], key: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("bench", help="a benchmark folder (ipad-iqa make-benchmark)")
-    ap.add_argument("--split", default="test")
-    ap.add_argument("--metric", default="ipad_clip")
-    ap.add_argument("--weights", help="trained weights for the metric (default: its registered ones)")
+    ap = probe_parser(__doc__)
     ap.add_argument("--seed", type=int, default=0, help="seed of the added lights")
     args = ap.parse_args(argv)
     rows = read_manifest(args.bench, split=args.split, labels=["clean"])
     if not rows:
         print(f"no clean {args.split} images in {args.bench}", file=sys.stderr)
         return 2
-    extra = {"head_weights": args.weights} if args.weights else {}
-    metric = pyiqa.create_metric(args.metric, device="cpu", **extra)
+    metric = probe_metric(args)
     flare = ARTIFACT_CLASSES.index("flare")
     rng = np.random.default_rng(args.seed)
     records = []
