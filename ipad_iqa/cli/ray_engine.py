@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -60,11 +61,24 @@ def ray_session(address: str | None) -> Iterator[ModuleType]:
     try:
         ray.init(address=address)
     except ConnectionError as err:
-        raise RayEngineError(f"cannot reach a Ray cluster at {address}: {err}") from None
+        raise RayEngineError(f"cannot reach a Ray cluster at {address}: {err}{_token_hint()}") from None
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _token_hint() -> str:
+    """Why a running cluster may refuse this client: Ray 2.59+ turns token authentication on in ``ray start
+    --head`` when a token file exists (any earlier local ``ray.init`` writes one), but a client sends the token
+    only when ``RAY_AUTH_MODE=token``; the refusal then reads as an unreachable cluster."""
+    if os.environ.get("RAY_AUTH_MODE"):
+        return ""
+    token = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    if not token.is_file():
+        return ""
+    return (f" (this machine has a Ray token, {token}, so a cluster started here by `ray start` requires token "
+            "authentication: run the command with RAY_AUTH_MODE=token)")
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, what: str) -> argparse._ArgumentGroup:

@@ -98,6 +98,10 @@ def test_unreachable_cluster_and_maps_dir_are_usage_errors(folder: Path, tmp_pat
     def no_cluster(address: str | None = None) -> None:
         raise ConnectionError("Could not find any running Ray instance.")
 
+    monkeypatch.setenv("HOME", str(tmp_path))  # no Ray token on this machine: no authentication hint
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+
     unreachable = ModuleType("ray")
     unreachable.is_initialized, unreachable.init = lambda: False, no_cluster
     monkeypatch.setitem(sys.modules, "ray", unreachable)
@@ -109,6 +113,33 @@ def test_unreachable_cluster_and_maps_dir_are_usage_errors(folder: Path, tmp_pat
     assert errors[0] == ("ipad-iqa score: error: cannot reach a Ray cluster at auto: Could not find any running "
                          "Ray instance.")
     assert "--maps-dir" in errors[1] and len(errors) == 2
+
+
+def test_refused_connection_names_token_authentication_when_this_machine_has_a_token(
+        folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ray 2.59+ heads started by `ray start` require a token whenever one exists on the machine, and a client
+    without RAY_AUTH_MODE=token is refused with a plain connection error: the message says what to set."""
+
+    def refused(address: str | None = None) -> None:
+        raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379")
+
+    ray = ModuleType("ray")
+    ray.is_initialized, ray.init = lambda: False, refused
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    monkeypatch.setitem(sys.modules, "ray.data", ModuleType("ray.data"))
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    token = tmp_path / "token"
+    token.write_text("secret")
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(token))
+    args = ["score", str(folder / "a.png"), "--metric", METRIC, "--engine", "ray", "--address", "10.0.0.1:6379"]
+    assert main(args) == EXIT_USAGE
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # already sending the token: the hint would mislead
+    assert main(args) == EXIT_USAGE
+    hinted, plain = capsys.readouterr().err.strip().splitlines()
+    assert hinted.endswith(f"(this machine has a Ray token, {token}, so a cluster started here by `ray start` "
+                           "requires token authentication: run the command with RAY_AUTH_MODE=token)")
+    assert plain == "ipad-iqa score: error: cannot reach a Ray cluster at 10.0.0.1:6379: Failed to connect to Ray " \
+                    "cluster at 10.0.0.1:6379"
 
 
 def test_file_name_that_is_not_utf8_is_refused_before_ray(folder: Path, tmp_path: Path,
