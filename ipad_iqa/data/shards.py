@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import tarfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -331,7 +332,8 @@ class ShardDataset:
         else:
             y, x = int(rng.integers(h - c + 1)), int(rng.integers(w - c + 1))
         image, mask = image[y:y + c, x:x + c], mask[y:y + c, x:x + c]
-        if rng.random() < 0.5:
+        flip = rng.random() < 0.5
+        if flip:
             image, mask = image[:, ::-1], mask[:, ::-1]
         n_visible = int((mask == 255).sum())
         if label > 0 and n_visible < cfg.min_visible_pixels:
@@ -347,4 +349,15 @@ class ShardDataset:
             "valid": torch.from_numpy(valid.astype(np.float32)),
             "label": torch.tensor(label, dtype=torch.int64),
             "severity": float(rec.meta["severity"]) if label > 0 else 0.0,
+            "offset": torch.tensor(_ghost_offset(rec.meta, flip), dtype=torch.float32),
         }
+
+
+def _ghost_offset(meta: dict, flipped: bool) -> tuple[float, float, float]:
+    """A ghosting canvas's offset as (cos 2a, sin 2a, ln d / ln 50), axial (a copy at +d looks like the original
+    at -d); a horizontal flip negates sin 2a. Zeros for other labels (their weight in the loss is zero)."""
+    params = meta.get("params", {})
+    if int(meta["label_index"]) != 1 or "shift_px" not in params:
+        return (0.0, 0.0, 0.0)
+    a, d = float(params["angle"]), max(float(params["shift_px"]), 1.0)
+    return (math.cos(2 * a), -math.sin(2 * a) if flipped else math.sin(2 * a), math.log(d) / math.log(50))

@@ -42,6 +42,7 @@ class ViewOutput:
     probs: torch.Tensor  # (B,K,gh,gw): softmax over states, averaged over layers
     cls_logits: torch.Tensor  # (B,K) class-token prediction
     cls_emb: torch.Tensor  # (B,D)
+    displacement: torch.Tensor | None = None  # (B,3,h,w) ghost offset (cos 2a, sin 2a, ln d / ln 50)
 
 
 class IPADCLIP(nn.Module):
@@ -49,7 +50,8 @@ class IPADCLIP(nn.Module):
 
     artifact_classes: tuple[str, ...] = ARTIFACT_CLASSES
     #: Parameters that make up the trained head: the only ones saved for frozen-backbone variants.
-    head_prefixes: tuple[str, ...] = ("prompts.", "adapters.", "log_scale", "decoder.", "detail.", "dense_adapter.")
+    head_prefixes: tuple[str, ...] = ("prompts.", "adapters.", "log_scale", "decoder.", "detail.", "dense_adapter.",
+                                     "displacement.")
     #: Parameters of the CLIP image and text towers (what ``init_towers`` takes from another checkpoint).
     tower_prefixes: tuple[str, ...] = ("backbone.", "text.")
 
@@ -101,6 +103,8 @@ class IPADCLIP(nn.Module):
             self.decoder = PyramidDecoder(dim, len(self.backbone.tap_layers), detail, cfg.decoder_width)
             self.dense_adapter = AnchorAdapter(dim, cfg.adapter_reduction, False, cfg.anchor_steering,
                                                cfg.steer_temperature)
+            if cfg.displacement_head:
+                self.displacement = nn.Linear(dim, 3)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self._anchor_cache: torch.Tensor | None = None
@@ -156,8 +160,10 @@ class IPADCLIP(nn.Module):
             s4, s8 = detail if detail is not None else self.detail(views)
             feats, (h4, w4) = self.decoder(adapted, torch.stack(adapted).mean(0), (gh, gw), s4, s8)
             logits = self.dense_adapter.logits(feats, anchors, scale).transpose(1, 2).reshape(b, len(LABELS), h4, w4)
+            offset = (self.displacement(feats).transpose(1, 2).reshape(b, 3, h4, w4)
+                      if hasattr(self, "displacement") else None)
             return ViewOutput([logits], logits.softmax(dim=1), anchor_logits(cls_emb[:, None], anchors, scale)[:, 0],
-                              cls_emb)
+                              cls_emb, offset)
         layer_logits = [anchor_logits(a, anchors, scale).transpose(1, 2).reshape(b, len(LABELS), gh, gw)
                         for a in adapted]
         probs = torch.stack([lg.softmax(dim=1) for lg in layer_logits]).mean(0)

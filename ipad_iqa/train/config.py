@@ -30,6 +30,7 @@ class LossWeights:
     fused_bce: float = 1.0  # BCE on the fused class probabilities (what users read)
     separation: float = 0.1  # keeps clean and artifact anchors apart
     focal_gamma: float = 2.0
+    displacement: float = 0.0  # experiment: ghost-offset regression (needs arch.displacement_head)
 
 
 @dataclass(frozen=True)

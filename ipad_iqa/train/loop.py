@@ -24,7 +24,7 @@ from ipad_iqa.data.shards import ShardDataset, ShardDatasetConfig
 from ipad_iqa.data.sources import list_clean_pool
 from ipad_iqa.model.ipad_clip import ViewOutput
 from ipad_iqa.train.config import DATA_ENV, TrainConfig, recorded_precision
-from ipad_iqa.train.losses import ipad_loss
+from ipad_iqa.train.losses import displacement_loss, ipad_loss
 from ipad_iqa.weights import save_weights, sha256_file
 
 
@@ -43,7 +43,8 @@ class _Step(nn.Module):
 def _float(out: ViewOutput) -> ViewOutput:
     """A forward pass's outputs in float32 (a no-op for float32 ones), so that the losses sum in full precision."""
     values = {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
-    return ViewOutput(**{k: [x.float() for x in v] if isinstance(v, list) else v.float() for k, v in values.items()})
+    return ViewOutput(**{k: [x.float() for x in v] if isinstance(v, list) else None if v is None else v.float()
+                         for k, v in values.items()})
 
 
 def train_step(model: ArtifactModel, runner: nn.Module, opt: torch.optim.Optimizer, batch: dict, cfg: TrainConfig,
@@ -58,6 +59,11 @@ def train_step(model: ArtifactModel, runner: nn.Module, opt: torch.optim.Optimiz
     valid = batch["valid"].to(device) if "valid" in batch else None
     loss, parts = ipad_loss(model, _float(out), t.float(), batch["masks"].to(device), batch["label"].to(device),
                             cfg.loss, valid)
+    if cfg.loss.displacement > 0 and out.displacement is not None and "offset" in batch:
+        offset = displacement_loss(out.displacement.float(), batch["offset"].to(device), batch["masks"].to(device),
+                                   valid)
+        loss = loss + cfg.loss.displacement * offset
+        parts["displacement"] = float(offset.detach())
     tick("loss")
     opt.zero_grad(set_to_none=True)
     loss.backward()

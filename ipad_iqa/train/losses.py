@@ -49,6 +49,17 @@ def pixel_losses(logits: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor,
             dice_loss(logp.exp()[:, 1:], counts[:, 1:4], counts[:, 4:]))
 
 
+def displacement_loss(pred: torch.Tensor, offset: torch.Tensor, masks: torch.Tensor,
+                      valid: torch.Tensor | None) -> torch.Tensor:
+    """Smooth-L1 of per-cell offset predictions (B,3,h,w) against each view's ghost offset (B,3), weighted by the
+    cell's visible ghosting pixels (masks (B,3,H,W), channel 0): only where the copy is seen is it asked for."""
+    ghost = masks[:, :1] if valid is None else masks[:, :1] * valid[:, None]
+    weight = on_map_grid(ghost, pred.shape[-2:])
+    err = F.smooth_l1_loss(pred, offset[:, :, None, None].expand_as(pred), reduction="none", beta=0.1).sum(1,
+                                                                                                        keepdim=True)
+    return (err * weight).sum() / weight.sum().clamp(min=1.0)
+
+
 def ipad_loss(model: IPADCLIP, out: ViewOutput, t: torch.Tensor, masks: torch.Tensor, labels: torch.Tensor,
               w: LossWeights, valid: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Total loss and its parts for a batch of views with pixel masks (B,3,H,W) and labels (B,).
