@@ -103,8 +103,10 @@ class IPADCLIP(nn.Module):
             self.decoder = PyramidDecoder(dim, len(self.backbone.tap_layers), detail, cfg.decoder_width)
             self.dense_adapter = AnchorAdapter(dim, cfg.adapter_reduction, False, cfg.anchor_steering,
                                                cfg.steer_temperature)
-            if cfg.displacement_head:
+            if cfg.displacement_head:  # zero start: the warm-started features get no shock from a random head
                 self.displacement = nn.Linear(dim, 3)
+                nn.init.zeros_(self.displacement.weight)
+                nn.init.zeros_(self.displacement.bias)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self._anchor_cache: torch.Tensor | None = None
