@@ -90,22 +90,27 @@ def test_without_ray_the_error_names_the_extra(folder: Path, tmp_path: Path, mon
     assert len(errors) == 2 and all("pip install 'ipad-iqa[ray]'" in line for line in errors)
 
 
+def refusing_ray(monkeypatch: pytest.MonkeyPatch, message: str) -> None:
+    """Stand in for Ray with a module whose ``init`` raises the ConnectionError Ray raises for ``message``."""
+
+    def refuse(address: str | None = None) -> None:
+        raise ConnectionError(message)
+
+    ray = ModuleType("ray")
+    ray.is_initialized, ray.init = lambda: False, refuse
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    monkeypatch.setitem(sys.modules, "ray.data", ModuleType("ray.data"))
+
+
 def test_unreachable_cluster_and_maps_dir_are_usage_errors(folder: Path, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """What ``ray.init`` raises for an address with no cluster behind it becomes a one-line usage error."""
 
-    def no_cluster(address: str | None = None) -> None:
-        raise ConnectionError("Could not find any running Ray instance.")
-
+    refusing_ray(monkeypatch, "Could not find any running Ray instance.")
     monkeypatch.setenv("HOME", str(tmp_path))  # no Ray token on this machine: no authentication hint
     monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
-
-    unreachable = ModuleType("ray")
-    unreachable.is_initialized, unreachable.init = lambda: False, no_cluster
-    monkeypatch.setitem(sys.modules, "ray", unreachable)
-    monkeypatch.setitem(sys.modules, "ray.data", ModuleType("ray.data"))
     image = str(folder / "a.png")
     assert main(["score", image, "--metric", METRIC, "--engine", "ray", "--address", "auto"]) == EXIT_USAGE
     assert main(["score", image, "--engine", "ray", "--maps-dir", str(tmp_path / "maps")]) == EXIT_USAGE
@@ -120,13 +125,7 @@ def test_refused_connection_names_token_authentication_when_this_machine_has_a_t
     """Ray 2.59+ heads started by `ray start` require a token whenever one exists on the machine, and a client
     without RAY_AUTH_MODE=token is refused with a plain connection error: the message says what to set."""
 
-    def refused(address: str | None = None) -> None:
-        raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379")
-
-    ray = ModuleType("ray")
-    ray.is_initialized, ray.init = lambda: False, refused
-    monkeypatch.setitem(sys.modules, "ray", ray)
-    monkeypatch.setitem(sys.modules, "ray.data", ModuleType("ray.data"))
+    refusing_ray(monkeypatch, "Failed to connect to Ray cluster at 10.0.0.1:6379")
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
     token = tmp_path / "token"
     token.write_text("secret")
