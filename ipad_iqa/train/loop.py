@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
@@ -22,7 +24,9 @@ from ipad_iqa.baselines.networks import ArtifactModel, build_model, start_file
 from ipad_iqa.data.datasets import IPADSynthDataset, SynthDatasetConfig
 from ipad_iqa.data.shards import ShardDataset, ShardDatasetConfig
 from ipad_iqa.data.sources import list_clean_pool
+from ipad_iqa.eval.metrics.functional import auroc
 from ipad_iqa.model.ipad_clip import ViewOutput
+from ipad_iqa.output import ARTIFACT_CLASSES
 from ipad_iqa.train.config import DATA_ENV, TrainConfig, recorded_precision
 from ipad_iqa.train.losses import ipad_loss
 from ipad_iqa.weights import save_weights, sha256_file
@@ -141,20 +145,40 @@ def _lr_factor(step: int, cfg: TrainConfig) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-@torch.no_grad()
-def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig, outputs: list | None = None
-             ) -> dict[str, float]:
-    """Mean validation loss and image accuracy of the fused class probabilities (early-stopping signal).
+PIXEL_STEP = 4  # the validation AUROCs read every 4th pixel of each crop's rows and columns: maps are made at stride 4
 
-    ``outputs``: a list that receives each batch's model output, for callers that read more from the same pass
-    (``benchmarks/fit_gap.py``)."""
+
+def crop_aurocs(probs: np.ndarray, masks: np.ndarray, valid: np.ndarray, labels: np.ndarray,
+                class_probs: np.ndarray) -> dict[str, float]:
+    """The six AUROCs the targets name, on validation crops: each class's pixel AUROC (its visible pixels
+    against every other valid pixel of its crops and the clean ones, the ignore band left out) and image AUROC
+    (fused class probability, the class's crops against the clean ones), and ``val_auroc``, their mean.
+
+    ``probs`` and ``masks`` (N,3,h,w), ``valid`` (N,h,w), ``labels`` (N,), ``class_probs`` (N,3). A class
+    without crops (or without clean ones) has a NaN AUROC, left out of the mean, so every validation of a run
+    logs the same columns."""
+    result: dict[str, float] = {}
+    for k, name in enumerate(ARTIFACT_CLASSES):
+        crops = (labels == k + 1) | (labels == 0)
+        for kind, value in (("pixel", auroc(probs[crops, k], masks[crops, k], ignore=~valid[crops])),
+                            ("image", auroc(class_probs[crops, k], labels[crops] == k + 1))):
+            result[f"{name}_{kind}_auroc"] = math.nan if value is None else value
+    known = [v for v in result.values() if not math.isnan(v)]
+    result["val_auroc"] = float(np.mean(known)) if known else math.nan
+    return result
+
+
+@torch.no_grad()
+def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig) -> dict[str, float]:
+    """Validation loss, image accuracy of the fused class probabilities and the targets' AUROCs
+    (``crop_aurocs``) on the validation crops, from one forward pass."""
     model.eval()
     t = model.text_anchors()
     total, correct, n, named_n = 0.0, 0, 0, 0
+    s = slice(None, None, PIXEL_STEP)
+    read: dict[str, list[np.ndarray]] = {k: [] for k in ("probs", "masks", "valid", "labels", "class_probs")}
     for b in batches:
         out = model.forward_views(model.normalize(b["image"]), t)
-        if outputs is not None:
-            outputs.append(out)
         loss, _ = ipad_loss(model, out, t, b["masks"], b["label"], cfg.loss, b.get("valid"))
         class_probs, score = model.fuse(out.cls_logits, out.probs)
         pred = torch.where(score[:, 0] > 0.5, torch.zeros_like(b["label"]), class_probs.argmax(-1) + 1)
@@ -163,8 +187,17 @@ def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig, output
         correct += int((pred == b["label"])[named].sum())
         n += len(b["label"])
         named_n += int(named.sum())
+        grid = out.probs.float()
+        if grid.shape[-2:] != b["masks"].shape[-2:]:
+            grid = F.interpolate(grid, size=b["masks"].shape[-2:], mode="bilinear", align_corners=False)
+        valid = b["valid"] if "valid" in b else torch.ones_like(b["masks"][:, 0])
+        for key, value in (("probs", grid[:, 1:, s, s]), ("masks", b["masks"][:, :, s, s] > 0.5),
+                           ("valid", valid[:, s, s] > 0.5), ("labels", b["label"]),
+                           ("class_probs", class_probs.float())):
+            read[key].append(value.cpu().numpy())
     model.train()
-    return {"val_loss": total / n, "val_acc": correct / max(1, named_n)}
+    return {"val_loss": total / n, "val_acc": correct / max(1, named_n),
+            **crop_aurocs(*(np.concatenate(read[k]) for k in read))}
 
 
 def export_weights(model: ArtifactModel, path: Path, cfg: TrainConfig, metrics: dict[str, Any],
@@ -286,6 +319,9 @@ def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) ->
                 metrics = validate(model, val_batches, cfg)
                 val_log.write({"step": step, **metrics})
                 history.append({"step": step, **metrics})
+                if tb:
+                    for k, v in metrics.items():
+                        tb.add_scalar(f"val/{k}", v, step)
                 kept = out_dir / f"step_{step:06d}.safetensors"
                 if metrics["val_loss"] < best:
                     best, stale = metrics["val_loss"], 0

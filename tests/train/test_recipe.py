@@ -52,6 +52,8 @@ def test_smoke_run_writes_checkpoints_and_resumes(clean_pool, tmp_path):
     assert main(["train", "--config", str(CONFIG), "--clean-dir", str(clean_pool), "--out", str(out)]) == 0
     for name in ("log.csv", "val.csv", "best.safetensors", "last.pt"):
         assert (out / name).is_file(), name
+    header = (out / "val.csv").read_text().splitlines()[0].split(",")
+    assert header[:3] == ["step", "val_loss", "val_acc"] and {"val_auroc", "moire_pixel_auroc"} <= set(header)
     model = create_model("ipad_clip_test", head_weights=out / "best.safetensors")
     assert model(torch.rand(1, 3, 70, 90)).maps.shape == (1, 3, 70, 90)
     ckpt = torch.load(out / "last.pt", weights_only=True)
