@@ -5,7 +5,7 @@
 #   the device:  run(command="bash gpu/train.sh", carry=[".gpu"], timeout_s=600)
 #
 # It writes the training and validation shards with every core but one (the Makefile's `shards` spec), trains
-# on the GPU, and leaves in $OUT what comes back: run/best.safetensors (the recipe's pick, by validation loss),
+# on the GPU, and leaves in $OUT what comes back: run/last.safetensors (the weights of the latest validation),
 # run/log.csv, run/val.csv, times.txt (seconds per phase) and train_throughput.json. Each phase prints as it ends, so a
 # run cut off by the call's limit still shows how far it got. Environment overrides, for a dry run on a CPU:
 # DEVICE (cuda), N and VAL_N (4096, 256 canvases), STEPS (the recipe's), WORKERS (cores - 1), WORK (/tmp/ipad-gpu),
@@ -45,7 +45,7 @@ phase val_shards
 
 # Loader workers only read shards (the sample of an index does not depend on them); the GPU needs more than the
 # recipe's one to stay busy. The run folder is in $OUT, so a call cut off by its limit still brings back the
-# best weights validated so far (last.pt, the optimizer state, is too large to come back and stays behind).
+# weights of its latest validation (last.pt, the optimizer state, is too large to come back and stays behind).
 ipad train --config configs/ipad_clip_s.yaml --device "$DEVICE" --shards "$WORK/shards/train" \
   --val-shards "$WORK/shards/val" --out "$OUT/run" --quiet --set data.num_workers="$WORKERS" \
   ${STEPS:+--set optim.steps="$STEPS"}

@@ -1,7 +1,7 @@
 """Regenerate the figure of the Home page: a photo with a synthesized local moire, scored by an IPAD metric.
 
     python docs/scripts/make_home_figure.py                       # embedded ipad_clip, as registered
-    python docs/scripts/make_home_figure.py --head-weights runs/ipad_clip_s/best.safetensors
+    python docs/scripts/make_home_figure.py --head-weights runs/ipad_clip_s/last.safetensors
 
 Writes two files that docs/index.md includes:
 

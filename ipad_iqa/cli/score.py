@@ -135,7 +135,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "head_weights=FILE (trained IPAD weights), zero_shot=True, or inference-time arch "
                              "options, e.g. 'ipad_clip_vitb16[zero_shot=True,clip_weights=ViT-B-16.bin]'")
     parser.add_argument("--head-weights", type=Path,
-                        help="trained weights (.safetensors, e.g. runs/NAME/best.safetensors) instead of the "
+                        help="trained weights (.safetensors, e.g. runs/NAME/last.safetensors) instead of the "
                              "metric's registered ones; the same as head_weights=FILE in --metric")
     parser.add_argument("--out", type=_output_path, help=f"results file; format from the extension {OUTPUT_FORMATS}")
     parser.add_argument("--maps-dir", type=Path,

@@ -74,10 +74,10 @@ class TrainConfig(NetworkConfig):
     out_dir: str = "runs/ipad_clip_s"
     val_every: int = 200
     log_every: int = 10
-    patience: int = 5  # validations without improvement before early stopping
-    max_minutes: float | None = None  # wall-clock budget; stops cleanly and keeps the best checkpoint
+    patience: int = 5  # validations without a lower validation loss before early stopping
+    max_minutes: float | None = None  # wall-clock budget; stops cleanly at a validation, its weights exported
     # Also keep the weights of every validation (step_NNNNNN.safetensors): a learning curve needs the weights
-    # along the way, and best.safetensors holds only the lowest validation loss.
+    # along the way, and last.safetensors holds only the latest.
     keep_weights: bool = False
     save_dtype: str = "float16"
     device: str = "cpu"

@@ -103,7 +103,7 @@ def test_script_trains_the_recipe_from_a_pack(pool: Path, tmp_path: Path) -> Non
     assert [line.split()[0] for line in (out / "times.txt").read_text().splitlines()] == [
         "packages", "train_shards", "val_shards", "train"]
     assert [row.split(",")[0] for row in (out / "run" / "val.csv").read_text().splitlines()] == ["step", "0", "1"]
-    meta = read_metadata(out / "run" / "best.safetensors")
+    meta = read_metadata(out / "run" / "last.safetensors")
     assert meta["variant"] == "ipad_clip" and meta["config"]["data"]["shards"] == str(tmp_path / "work/shards/train")
 
 

@@ -50,7 +50,7 @@ def test_train_export_reload(method: str, clean_pool, tiny_config, tiny_arch, tm
     cfg = tiny_config(method, clean_pool, tmp_path / "run")
     summary = train(cfg)
     assert summary["steps"] == 2 and all(torch.isfinite(torch.tensor(summary["first_losses"])))
-    ckpt = tmp_path / "run" / "best.safetensors"
+    ckpt = tmp_path / "run" / "last.safetensors"
     meta = read_metadata(ckpt)
     assert meta["method"] == method and meta["config"]["arch"] == tiny_arch[method]
 
@@ -165,7 +165,7 @@ def test_trained_file_loads_without_its_start_file(clean_pool, tiny_config, tmp_
     export_weights(build_model(src_cfg), start, src_cfg, {})
     train(tiny_config("ipad", clean_pool, tmp_path / "run", init_weights=str(start)))
     start.unlink()
-    model = load_trained(tmp_path / "run" / "best.safetensors")
+    model = load_trained(tmp_path / "run" / "last.safetensors")
     assert torch.isfinite(model(torch.rand(1, 3, 64, 64)).score).all()
 
 
@@ -178,7 +178,7 @@ def test_head_only_file_takes_its_towers_from_the_start_file(clean_pool, tiny_co
     export_weights(src, tmp_path / "towers.safetensors", src_cfg, {})
     train(tiny_config("aprilgan", clean_pool, tmp_path / "run", init_towers=str(tmp_path / "towers.safetensors"),
                       arch={"freeze_backbone": True}))
-    ckpt = tmp_path / "run" / "best.safetensors"
+    ckpt = tmp_path / "run" / "last.safetensors"
     assert not any(k.startswith(("backbone.", "text.")) for k in read_keys(ckpt))
     state, src_state = load_trained(ckpt).state_dict(), src.state_dict()
     assert all(torch.equal(state[k], src_state[k]) for k in state if k.startswith(("backbone.", "text.")))
@@ -189,8 +189,8 @@ def test_head_only_file_takes_its_towers_from_the_start_file(clean_pool, tiny_co
         load_trained(ckpt)
 
 
-def test_fine_tune_keeps_its_start_unless_beaten(clean_pool, tiny_config, tmp_path) -> None:
-    """With init_weights the start is validated at step 0 and stays best.safetensors until a step beats it."""
+def test_a_fine_tune_validates_its_start_and_exports_its_last_step(clean_pool, tiny_config, tmp_path) -> None:
+    """A fine-tune's start is validated at step 0 (row 0 of val.csv, to compare with), not exported."""
     from ipad_iqa.train.loop import export_weights
 
     src_cfg = tiny_config("ipad", tmp_path, tmp_path)
@@ -198,8 +198,7 @@ def test_fine_tune_keeps_its_start_unless_beaten(clean_pool, tiny_config, tmp_pa
     cfg = tiny_config("ipad", clean_pool, tmp_path / "run", init_weights=str(tmp_path / "start.safetensors"),
                       optim={"batch_size": 2, "steps": 2, "warmup_steps": 0, "lr": 50.0, "backbone_lr": 50.0})
     summary = train(cfg)
-    steps = [h["step"] for h in summary["history"]]
-    assert steps == [0, 2]
-    best = read_metadata(tmp_path / "run" / "best.safetensors")["metrics"]
-    assert best["val_loss"] == summary["best_val_loss"] == min(h["val_loss"] for h in summary["history"])
+    assert [h["step"] for h in summary["history"]] == [0, 2]
+    exported = read_metadata(tmp_path / "run" / "last.safetensors")["metrics"]
+    assert exported["step"] == 2 and exported["val_loss"] == summary["history"][1]["val_loss"]
     assert (tmp_path / "run" / "val.csv").read_text().splitlines()[1].startswith("0,")

@@ -19,6 +19,7 @@ from ipad_iqa.cli.main import main
 from ipad_iqa.data.splits import split_of
 from ipad_iqa.train.config import load_config, recorded_precision
 from ipad_iqa.train.loop import train
+from ipad_iqa.weights import read_metadata
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tiny_smoke.yaml"
 
@@ -50,11 +51,11 @@ def _overrides(clean: Path, out: Path, *extra: str) -> list[str]:
 def test_smoke_run_writes_checkpoints_and_resumes(clean_pool, tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--config", str(CONFIG), "--clean-dir", str(clean_pool), "--out", str(out)]) == 0
-    for name in ("log.csv", "val.csv", "best.safetensors", "last.pt"):
+    for name in ("log.csv", "val.csv", "last.safetensors", "last.pt"):
         assert (out / name).is_file(), name
     header = (out / "val.csv").read_text().splitlines()[0].split(",")
     assert header[:3] == ["step", "val_loss", "val_acc"] and {"val_auroc", "moire_pixel_auroc"} <= set(header)
-    model = create_model("ipad_clip_test", head_weights=out / "best.safetensors")
+    model = create_model("ipad_clip_test", head_weights=out / "last.safetensors")
     assert model(torch.rand(1, 3, 70, 90)).maps.shape == (1, 3, 70, 90)
     ckpt = torch.load(out / "last.pt", weights_only=True)
     assert ckpt["step"] == 4 and ckpt["config"]["variant"] == "ipad_clip_test"
@@ -67,28 +68,38 @@ def test_checkpoints_record_the_revision_the_run_started_at(clean_pool, tmp_path
     import itertools
 
     import ipad_iqa.train.loop as loop
-    from ipad_iqa.weights import read_metadata
 
     revisions = (f"rev{i}" for i in itertools.count())
-    losses = (10.0 - i for i in itertools.count())  # every validation improves: best.safetensors is rewritten
+    losses = (10.0 - i for i in itertools.count())
     monkeypatch.setattr(loop, "git_revision", lambda: next(revisions))
     monkeypatch.setattr(loop, "validate", lambda *a: {"val_loss": next(losses), "val_acc": 0.0})
     out = tmp_path / "run"
     summary = train(load_config(CONFIG, _overrides(clean_pool, out, "val_every=1")))
-    assert len(summary["history"]) == 4  # four exports
-    assert read_metadata(out / "best.safetensors")["git_revision"] == "rev0"
+    assert len(summary["history"]) == 4  # four exports of last.safetensors
+    assert read_metadata(out / "last.safetensors")["git_revision"] == "rev0"
+
+
+def test_a_run_exports_its_last_step_even_when_the_validation_loss_rose(clean_pool, tmp_path, monkeypatch):
+    """The validation loss chose worse than the last step (docs/history.md): every run exports its latest."""
+    import itertools
+
+    import ipad_iqa.train.loop as loop
+
+    losses = (1.0 + i for i in itertools.count())  # every validation is worse than the first
+    monkeypatch.setattr(loop, "validate", lambda *a: {"val_loss": next(losses), "val_acc": 0.0})
+    out = tmp_path / "run"
+    train(load_config(CONFIG, _overrides(clean_pool, out, "val_every=1", "patience=10")))
+    assert read_metadata(out / "last.safetensors")["metrics"] == {"step": 4, "val_loss": 4.0, "val_acc": 0.0}
 
 
 def test_keep_weights_writes_the_weights_of_every_validation(clean_pool, tmp_path):
-    from ipad_iqa.weights import read_metadata
 
     out = tmp_path / "run"
     train(load_config(CONFIG, _overrides(clean_pool, out, "val_every=2", "keep_weights=true")))
     kept = sorted(p.name for p in out.glob("step_*.safetensors"))
     assert kept == ["step_000002.safetensors", "step_000004.safetensors"]
     assert [read_metadata(out / k)["metrics"]["step"] for k in kept] == [2, 4]
-    best_step = read_metadata(out / "best.safetensors")["metrics"]["step"]
-    assert (out / "best.safetensors").read_bytes() == (out / f"step_{best_step:06d}.safetensors").read_bytes()
+    assert (out / "last.safetensors").read_bytes() == (out / "step_000004.safetensors").read_bytes()
     plain = tmp_path / "plain"
     train(load_config(CONFIG, _overrides(clean_pool, plain, "val_every=2")))
     assert not list(plain.glob("step_*.safetensors"))
@@ -258,7 +269,7 @@ def test_two_process_ddp_on_cpu(clean_pool, tmp_path):
     assert proc.stdout.count('"world_size"') == 1  # rank 0 alone prints the summary
     summary, _ = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("{"):])
     assert summary["world_size"] == 2 and summary["steps"] == 4
-    assert (out / "best.safetensors").is_file()
+    assert (out / "last.safetensors").is_file()
 
 
 @pytest.mark.parametrize(("limit", "val_every", "steps_done", "reason"), [
@@ -272,6 +283,7 @@ def test_stop_reason_is_a_limit_only_when_steps_were_left(clean_pool, tmp_path, 
     cfg = load_config(CONFIG, _overrides(clean_pool, tmp_path / "run", f"val_every={val_every}", limit))
     summary = train(cfg)
     assert (summary["steps"], summary["stop_reason"]) == (steps_done, reason)
+    assert read_metadata(tmp_path / "run" / "last.safetensors")["metrics"]["step"] == steps_done
 
 
 MACHINE_KEYS = {"data.shards", "data.val_shards", "data.clean_dir", "out_dir", "device"}
