@@ -154,7 +154,9 @@ class ConvStem(nn.Module):
     and give the tokens the local, low-level filters that moire, double edges and glare need.
     """
 
-    def __init__(self, width: int, patch_size: int):
+    def __init__(self, width: int, patch_size: int, cue_channels: int = 0):
+        """``cue_channels``: channels of fixed stride-4 cues (``model.cues``) added to the stride-4 activations
+        through a zero-initialised 1x1 convolution, so that the tokens and the detail both see them; 0: none."""
         super().__init__()
         steps = patch_size.bit_length() - 1
         if 2**steps != patch_size or steps < 4:
@@ -165,6 +167,10 @@ class ConvStem(nn.Module):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), GroupNorm(8, c_out), nn.GELU()]
         layers.append(nn.Conv2d(chans[-1], width, 1))
         self.body = nn.Sequential(*layers)
+        self.cue_in = nn.Conv2d(cue_channels, chans[2], 1) if cue_channels else None
+        if self.cue_in is not None:  # starts silent: a warm-started stem keeps its outputs
+            nn.init.zeros_(self.cue_in.weight)
+            nn.init.zeros_(self.cue_in.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # oneDNN runs these convolutions in channels-last layout; NCHW costs a reorder per layer (the 3-channel
@@ -176,13 +182,16 @@ class ConvStem(nn.Module):
         """Channels of the stride-4 and stride-8 activations (see :meth:`pyramid`)."""
         return self.body[3].out_channels, self.body[6].out_channels
 
-    def pyramid(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def pyramid(self, x: torch.Tensor, cue: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The stem's output and its stride-4 and stride-8 activations, from one pass (the dense decoder's
-        detail comes free with the patch embedding)."""
+        detail comes free with the patch embedding); ``cue`` (B,C,H/4,W/4) joins at stride 4."""
         h = x.contiguous(memory_format=torch.channels_last)
         taps = []
         for i, layer in enumerate(self.body, start=1):
             h = layer(h)
+            if i == 6 and self.cue_in is not None:
+                h = h + self.cue_in(cue.to(h.dtype).contiguous(memory_format=torch.channels_last))
             if i in (6, 9):  # after the GELU of the second and third strided stage
                 taps.append(h)
         return h, taps[0], taps[1]
@@ -191,7 +200,8 @@ class ConvStem(nn.Module):
 class ClipBackbone(nn.Module):
     """Vision tower returning the projected class token and projected patch tokens of tapped blocks."""
 
-    def __init__(self, clip: nn.Module, tap_layers: tuple[int, ...], conv_stem: bool = False):
+    def __init__(self, clip: nn.Module, tap_layers: tuple[int, ...], conv_stem: bool = False,
+                 cue_channels: int = 0):
         super().__init__()
         self.visual = clip.visual
         if not hasattr(self.visual, "conv1") or not hasattr(self.visual.transformer, "resblocks"):
@@ -200,7 +210,7 @@ class ClipBackbone(nn.Module):
         self.patch_size = int(self.visual.conv1.kernel_size[0])
         self.width = int(self.visual.conv1.out_channels)
         if conv_stem:
-            self.visual.conv1 = ConvStem(self.width, self.patch_size)
+            self.visual.conv1 = ConvStem(self.width, self.patch_size, cue_channels)
         self.embed_dim = int(self.visual.proj.shape[1])
         self.depth = len(self.visual.transformer.resblocks)
         for block in self.visual.transformer.resblocks:
@@ -248,14 +258,15 @@ class ClipBackbone(nn.Module):
         stem = self.visual.conv1
         return stem.detail_channels if isinstance(stem, ConvStem) else None
 
-    def forward_dense(self, x: torch.Tensor
+    def forward_dense(self, x: torch.Tensor, cue: torch.Tensor | None = None
                       ) -> tuple[torch.Tensor, list[torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None]:
-        """As :meth:`forward`, plus the conv stem's stride-4 and stride-8 activations (None without a stem)."""
+        """As :meth:`forward`, plus the conv stem's stride-4 and stride-8 activations (None without a stem);
+        ``cue``: the stem's stride-4 cue input (``ConvStem``)."""
         stem = self.visual.conv1
         if not isinstance(stem, ConvStem):
             cls, taps = self.forward(x)
             return cls, taps, None
-        tokens, s4, s8 = stem.pyramid(x)
+        tokens, s4, s8 = stem.pyramid(x, cue)
         cls, taps = self._blocks(self._embed_tokens(tokens.flatten(2).transpose(1, 2), *x.shape[-2:]))
         return cls, taps, (s4, s8)
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from ipad_iqa.model.backbone import ClipBackbone
 from ipad_iqa.model.config import IPADArchConfig
+from ipad_iqa.model.cues import SpectrumCue
 from ipad_iqa.model.heads import (
     AnchorAdapter,
     LinearAdapter,
@@ -62,8 +63,13 @@ class IPADCLIP(nn.Module):
         self.cfg = cfg
         #: operating thresholds of the loaded weights (``ipad_iqa.thresholds``); None until weights carry them
         self.thresholds: Thresholds | None = None
+        if cfg.moire_cue and not (cfg.conv_stem and cfg.pyramid and not cfg.zero_shot):
+            raise ValueError("moire_cue enters through the conv stem of a trained dense model: it needs "
+                             "conv_stem, pyramid and no zero_shot")
+        self.cue = SpectrumCue() if cfg.moire_cue else None
         self.backbone = ClipBackbone(clip, cfg.resolve_tap_layers(len(clip.visual.transformer.resblocks)),
-                                     conv_stem=cfg.conv_stem)
+                                     conv_stem=cfg.conv_stem,
+                                     cue_channels=SpectrumCue.channels if cfg.moire_cue else 0)
         objects = object_vocabulary(cfg.objects)
         dim = self.backbone.embed_dim
         if cfg.zero_shot:
@@ -145,7 +151,10 @@ class IPADCLIP(nn.Module):
 
         ``anchors`` (B,K,D) overrides the per-view anchors (tiles use those of their image's global view).
         """
-        cls_emb, taps, detail = self.backbone.forward_dense(views) if self.dense else (*self.backbone(views), None)
+        if self.dense:
+            cls_emb, taps, detail = self.backbone.forward_dense(views, self.cue(views) if self.cue else None)
+        else:
+            cls_emb, taps, detail = (*self.backbone(views), None)
         if anchors is None:
             anchors = image_anchors(t, cls_emb, self.cfg.object_temperature)
         scale = self.log_scale.exp().clamp(max=100.0)
