@@ -68,7 +68,7 @@ def factory(name: str) -> Callable[[DetectorConfig], TrainedDetector]:
         if not config.checkpoint:
             raise WeightsError(
                 f"{name} is a trained method and needs a checkpoint: train it with `ipad-iqa train --config "
-                f"{spec.recipe} --clean-dir DIR`, then pass `--checkpoint {name}={spec.run_dir}/best.safetensors`")
+                f"{spec.recipe} --clean-dir DIR`, then pass `--checkpoint {name}={spec.run_dir}/last.safetensors`")
         model = load_trained(config.checkpoint, arch=config.arch, device=config.device, expect_method=spec.method)
         return TrainedDetector(name, model, config.device)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
+from ipad_iqa import create_model
 from ipad_iqa.model.cues import LEVELS, SpectrumCue
 
 
@@ -23,3 +25,20 @@ def test_fringes_light_their_band_and_coherence_in_their_region_only():
 
 def test_a_view_whose_size_is_no_multiple_of_the_stride_gets_the_stems_grid():
     assert SpectrumCue()(torch.rand(1, 3, 230, 301)).shape[-2:] == (58, 76)
+
+
+def test_the_cue_input_starts_silent_and_then_reaches_the_maps():
+    """A zero-initialised input: a warm start keeps its outputs until training moves it; once moved, it counts."""
+    x = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    plain, cued = (create_model("ipad_clip_test", arch={"conv_stem": True, "moire_cue": cue}).eval()
+                   for cue in (False, True))
+    cued.load_state_dict(plain.state_dict(), strict=False)  # the same weights; the cue's input stays at zero
+    with torch.no_grad():
+        torch.testing.assert_close(cued(x).maps, plain(x).maps)
+        cued.backbone.visual.conv1.cue_in.weight.normal_()
+        assert not torch.allclose(cued(x).maps, plain(x).maps)
+
+
+def test_the_cue_needs_the_conv_stem_and_the_pyramid():
+    with pytest.raises(ValueError, match="moire_cue .* needs conv_stem, pyramid"):
+        create_model("ipad_clip_test", arch={"moire_cue": True, "pyramid": False})

@@ -287,6 +287,7 @@ def test_stop_reason_is_a_limit_only_when_steps_were_left(clean_pool, tmp_path, 
 
 
 MACHINE_KEYS = {"data.shards", "data.val_shards", "data.clean_dir", "out_dir", "device"}
+OUTPUT_KEYS = {"keep_weights"}  # what a run writes besides its weights, not how they train
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -301,8 +302,8 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 def test_the_default_recipe_is_the_run_of_the_shipped_weights():
     """configs/ipad_clip_s.yaml holds what trained the shipped weights (their metadata records the config): same
-    steps, budget, data and losses; only machine paths differ, the config may state arch options whose default
-    has changed since, and options added since are at their defaults."""
+    steps, budget, data and losses; only machine paths and output options (keep_weights) differ, the config may
+    state arch options whose default has changed since, and options added since are at their defaults."""
     from ipad_iqa.registry import get_variant
     from ipad_iqa.weights import read_metadata, resolve_weights
 
@@ -312,6 +313,6 @@ def test_the_default_recipe_is_the_run_of_the_shipped_weights():
     recipe = _flat(load_config(CONFIG.parents[1] / v.training_config).to_dict())
     defaults = _flat(load_config(None).to_dict())
     differ = {k: (recipe.get(k), recorded.get(k)) for k in set(recipe) | set(recorded)
-              if k not in MACHINE_KEYS and recipe.get(k) != recorded.get(k)
+              if k not in MACHINE_KEYS | OUTPUT_KEYS and recipe.get(k) != recorded.get(k)
               and not (k not in recorded and (k.startswith("arch.") or recipe.get(k) == defaults.get(k)))}
     assert not differ, f"recipe vs shipped weights: {differ}"
