@@ -197,7 +197,7 @@ def validate(model: ArtifactModel, batches: list[dict], cfg: TrainConfig) -> dic
             read[key].append(value.cpu().numpy())
     model.train()
     return {"val_loss": total / n, "val_acc": correct / max(1, named_n),
-            **crop_aurocs(*(np.concatenate(read[k]) for k in read))}
+            **crop_aurocs(**{k: np.concatenate(v) for k, v in read.items()})}
 
 
 def export_weights(model: ArtifactModel, path: Path, cfg: TrainConfig, metrics: dict[str, Any],
