@@ -31,14 +31,16 @@ def score_steps(run: Path, val_shards: str) -> list[dict[str, float]]:
     kept = sorted(run.glob("step_*.safetensors"))
     if not kept:
         raise SystemExit(f"{run}: no step_*.safetensors (train with --set keep_weights=true)")
+    recorded = read_metadata(kept[0])["config"]  # the run's own config: its seed picks its crops, its losses
+    data = {**recorded["data"], "shards": val_shards, "val_shards": val_shards}
+    cfg = config_from_dict({**recorded, "data": data})
+    _, canvases = _datasets(cfg)
+    batches = list(DataLoader(canvases, batch_size=cfg.optim.batch_size))  # one run, one set of crops: read once
     rows = []
     for path in kept:
-        recorded = read_metadata(path)["config"]  # the run's own config: its seed picks its crops, its losses
-        cfg = config_from_dict({**recorded, "init_weights": str(path), "init_fresh": [], "init_drop": [],
-                                "data": {**recorded["data"], "shards": val_shards, "val_shards": val_shards}})
-        _, canvases = _datasets(cfg)
-        batches = list(DataLoader(canvases, batch_size=cfg.optim.batch_size))
-        rows.append({"step": int(path.stem.split("_")[1]), **validate(build_model(cfg), batches, cfg)})
+        step_cfg = config_from_dict({**recorded, "data": data, "init_weights": str(path), "init_fresh": [],
+                                     "init_drop": []})
+        rows.append({"step": int(path.stem.split("_")[1]), **validate(build_model(step_cfg), batches, step_cfg)})
         print(json.dumps(rows[-1]), file=sys.stderr)
     return rows
 
