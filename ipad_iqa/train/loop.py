@@ -232,18 +232,33 @@ def _init_distributed(cfg: TrainConfig) -> tuple[int, int, torch.device]:
 
 
 class _CsvLog:
+    """Rows appended to a CSV. A resumed run may log columns its file lacks (a newer version of the code):
+    the header then widens and the older rows keep empty cells, so no value lands under another's name."""
+
     def __init__(self, path: Path, append: bool):
-        self.path, self.fields = path, None
-        self.append = append and path.exists()
+        self.path = path
+        self.fields: list[str] | None = None
+        if append and path.exists():
+            with path.open(newline="") as fh:
+                self.fields = next(csv.reader(fh), None)
 
     def write(self, row: dict[str, Any]) -> None:
-        mode = "a" if self.append or self.fields else "w"
-        with self.path.open(mode, newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(row))
-            if mode == "w":
-                writer.writeheader()
-            writer.writerow(row)
-        self.fields = list(row)
+        if self.fields is None:
+            self.fields = list(row)
+            self._rewrite([])
+        elif any(k not in self.fields for k in row):
+            with self.path.open(newline="") as fh:
+                rows = list(csv.DictReader(fh))
+            self.fields += [k for k in row if k not in self.fields]
+            self._rewrite(rows)
+        with self.path.open("a", newline="") as fh:
+            csv.DictWriter(fh, fieldnames=self.fields, restval="").writerow(row)
+
+    def _rewrite(self, rows: list[dict[str, str]]) -> None:
+        with self.path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self.fields, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def train(cfg: TrainConfig, resume: str | None = None, progress: bool = True) -> dict[str, Any]:
