@@ -8,7 +8,7 @@ evidence either way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -48,16 +48,23 @@ def paired_auroc_difference(labels: np.ndarray, first: np.ndarray, second: np.nd
     return out
 
 
+def compare_caches(items: Sequence[EvalItem], caches: Mapping[str, PredictionCache], draws: int, seed: int = 0
+                   ) -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """``paired_auroc_difference`` of the first cache's predictions against each other one's, by name. Only
+    photos both scored count (full-reference methods skip photos without a reference)."""
+    names = list(caches)
+    first, results = caches[names[0]], {}
+    for name in names[1:]:
+        other = caches[name]
+        both = [s for s in items if first.has(s.key) and other.has(s.key)]
+        probs = [np.stack([c.load(s.key).class_probs for s in both]) if both else np.zeros((0, 3))
+                 for c in (first, other)]
+        results[name] = paired_auroc_difference(np.array([s.label for s in both]), *probs, draws, seed)
+    return results
+
+
 def compare_cached(items: Sequence[EvalItem], cache_root: Path, methods: Sequence[str], draws: int, seed: int = 0
                    ) -> dict[str, dict[str, dict[str, float | int | None]]]:
-    """``paired_auroc_difference`` of the first method against each other one, from their cached predictions
-    (an evaluation's ``cache/`` folder). Only photos both methods scored count (full-reference methods skip
-    photos without a reference)."""
-    caches = {m: PredictionCache(cache_root, m) for m in methods}
-    first, results = methods[0], {}
-    for other in methods[1:]:
-        both = [s for s in items if caches[first].has(s.key) and caches[other].has(s.key)]
-        probs = [np.stack([caches[m].load(s.key).class_probs for s in both]) if both else np.zeros((0, 3))
-                 for m in (first, other)]
-        results[other] = paired_auroc_difference(np.array([s.label for s in both]), *probs, draws, seed)
-    return results
+    """``compare_caches`` of the methods of one evaluation (its ``cache/`` folder): the first against each
+    other one."""
+    return compare_caches(items, {m: PredictionCache(cache_root, m) for m in methods}, draws, seed)

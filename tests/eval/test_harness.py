@@ -136,6 +136,24 @@ def test_real_mode_brackets_each_difference_from_the_first_method(real_dir: Path
     assert f"| entropy | moire | 2 / 2 | {first:.3f} | {second:.3f} | {first - second:+.3f} [" in table
 
 
+def test_two_evaluations_compare_as_two_methods_of_one(real_dir: Path, tmp_path: Path) -> None:
+    """``compare_caches`` over the caches of two evaluations (benchmarks/real_compare.py: two weights files of one
+    method) gives what the evaluate command's own bootstrap gives for the same two methods in one evaluation."""
+    from ipad_iqa.eval.bootstrap import compare_caches
+    from ipad_iqa.eval.cache import PredictionCache
+
+    one = tmp_path / "one"
+    assert main(["evaluate", "--real", str(real_dir), "--methods", "spectral,entropy", "--out", str(one),
+                 "--bootstrap", "50", "--no-progress"]) == 0
+    for method in ("spectral", "entropy"):
+        assert main(["evaluate", "--real", str(real_dir), "--methods", method, "--out", str(tmp_path / method),
+                     "--no-progress"]) == 0
+    caches = {m: PredictionCache(tmp_path / m / "cache", m) for m in ("spectral", "entropy")}
+    separate = compare_caches(real_items(real_dir), caches, 50)["entropy"]
+    assert separate == json.loads((one / "bootstrap.json").read_text())["entropy"]
+    assert separate["moire"]["n_photos"] == 2
+
+
 def test_method_options_with_lists(benchmark: Path, tmp_path: Path, capsys) -> None:
     name = "ipad_clip_test[global_weight=[0, 1, 0.25]]"
     out = tmp_path / "r"
