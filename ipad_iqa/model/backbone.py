@@ -147,6 +147,9 @@ def _gist(err: Exception, limit: int = 160) -> str:
     return text
 
 
+FINE_CHANNELS = 16  # full-resolution filters of ConvStem's fine branch
+
+
 class ConvStem(nn.Module):
     """Strided 3x3 convolutions replacing the ViT's linear patch embedding (same stride, same width).
 
@@ -154,9 +157,13 @@ class ConvStem(nn.Module):
     and give the tokens the local, low-level filters that moire, double edges and glare need.
     """
 
-    def __init__(self, width: int, patch_size: int, cue_channels: int = 0):
+    def __init__(self, width: int, patch_size: int, cue_channels: int = 0, fine: bool = False):
         """``cue_channels``: channels of fixed stride-4 cues (``model.cues``) added to the stride-4 activations
-        through a zero-initialised 1x1 convolution, so that the tokens and the detail both see them; 0: none."""
+        through a zero-initialised 1x1 convolution, so that the tokens and the detail both see them; 0: none.
+        ``fine``: a full-resolution branch (a 3x3 convolution and GELU at stride 1, then a strided 3x3 one)
+        added to the first stage's output: the first strided convolution samples 3-4 px fringes at their Nyquist
+        limit, and a rectified full-resolution response keeps their energy. Its last convolution starts at zero
+        (a warm-started stem keeps its outputs)."""
         super().__init__()
         steps = patch_size.bit_length() - 1
         if 2**steps != patch_size or steps < 4:
@@ -171,11 +178,22 @@ class ConvStem(nn.Module):
         if self.cue_in is not None:  # starts silent: a warm-started stem keeps its outputs
             nn.init.zeros_(self.cue_in.weight)
             nn.init.zeros_(self.cue_in.bias)
+        self.fine = None
+        if fine:
+            # no normalisation at full resolution: the input is already normalised, and a group norm there
+            # costs more than both convolutions
+            self.fine = nn.Sequential(nn.Conv2d(3, FINE_CHANNELS, 3, padding=1), nn.GELU(),
+                                      nn.Conv2d(FINE_CHANNELS, chans[1], 3, stride=2, padding=1))
+            nn.init.zeros_(self.fine[-1].weight)
+            nn.init.zeros_(self.fine[-1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # oneDNN runs these convolutions in channels-last layout; NCHW costs a reorder per layer (the 3-channel
         # first one is ~6x slower). The output (B,C,gh,gw) then flattens into tokens without a copy.
-        return self.body(x.contiguous(memory_format=torch.channels_last))
+        x = x.contiguous(memory_format=torch.channels_last)
+        if self.fine is None:
+            return self.body(x)
+        return self.body[3:](self.body[:3](x) + self.fine(x))
 
     @property
     def detail_channels(self) -> tuple[int, int]:
@@ -186,10 +204,13 @@ class ConvStem(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The stem's output and its stride-4 and stride-8 activations, from one pass (the dense decoder's
         detail comes free with the patch embedding); ``cue`` (B,C,H/4,W/4) joins at stride 4."""
-        h = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+        h = x
         taps = []
         for i, layer in enumerate(self.body, start=1):
             h = layer(h)
+            if i == 3 and self.fine is not None:
+                h = h + self.fine(x)
             if i == 6 and self.cue_in is not None:
                 h = h + self.cue_in(cue.to(h.dtype).contiguous(memory_format=torch.channels_last))
             if i in (6, 9):  # after the GELU of the second and third strided stage
@@ -201,7 +222,7 @@ class ClipBackbone(nn.Module):
     """Vision tower returning the projected class token and projected patch tokens of tapped blocks."""
 
     def __init__(self, clip: nn.Module, tap_layers: tuple[int, ...], conv_stem: bool = False,
-                 cue_channels: int = 0):
+                 cue_channels: int = 0, fine_stem: bool = False):
         super().__init__()
         self.visual = clip.visual
         if not hasattr(self.visual, "conv1") or not hasattr(self.visual.transformer, "resblocks"):
@@ -210,7 +231,7 @@ class ClipBackbone(nn.Module):
         self.patch_size = int(self.visual.conv1.kernel_size[0])
         self.width = int(self.visual.conv1.out_channels)
         if conv_stem:
-            self.visual.conv1 = ConvStem(self.width, self.patch_size, cue_channels)
+            self.visual.conv1 = ConvStem(self.width, self.patch_size, cue_channels, fine_stem)
         self.embed_dim = int(self.visual.proj.shape[1])
         self.depth = len(self.visual.transformer.resblocks)
         for block in self.visual.transformer.resblocks:

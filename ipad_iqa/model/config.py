@@ -41,6 +41,8 @@ class IPADArchConfig:
     decoder_width: int = 64
     # fixed local-spectrum channels (model/cues.py) entering the conv stem at stride 4, for moiré
     moire_cue: bool = False
+    # a full-resolution branch beside the conv stem's first strided convolution (backbone.ConvStem), for fine fringes
+    fine_stem: bool = False
     topk_ratio: float = 0.02  # fraction of map pixels pooled into the map-based image probability
     cls_weight: float = 0.5  # weight of the class-token prediction in the fused class probability
     tile_size: int = 224  # native-scale tile edge; also the size of the global view

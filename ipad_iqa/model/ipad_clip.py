@@ -66,10 +66,13 @@ class IPADCLIP(nn.Module):
         if cfg.moire_cue and not (cfg.conv_stem and cfg.pyramid and not cfg.zero_shot):
             raise ValueError("moire_cue enters through the conv stem of a trained dense model: it needs "
                              "conv_stem, pyramid and no zero_shot")
+        if cfg.fine_stem and not cfg.conv_stem:
+            raise ValueError("fine_stem is a branch of the conv stem: it needs conv_stem")
         self.cue = SpectrumCue() if cfg.moire_cue else None
         self.backbone = ClipBackbone(clip, cfg.resolve_tap_layers(len(clip.visual.transformer.resblocks)),
                                      conv_stem=cfg.conv_stem,
-                                     cue_channels=SpectrumCue.channels if cfg.moire_cue else 0)
+                                     cue_channels=SpectrumCue.channels if cfg.moire_cue else 0,
+                                     fine_stem=cfg.fine_stem)
         objects = object_vocabulary(cfg.objects)
         dim = self.backbone.embed_dim
         if cfg.zero_shot:
