@@ -70,6 +70,30 @@ def create_model(
         model = IPADCLIP(clip, v.clip_model, cfg, v.mean, v.std, text_vocabulary=vocabulary)
     if not cfg.zero_shot and not random_init and (head_weights is not None or v.weights is not None):
         path = resolve_weights(v.name, v.weights, head_weights)
-        load_into(model, path, HEAD_PREFIXES)
+        try:
+            load_into(model, path, HEAD_PREFIXES)
+        except WeightsError as err:
+            if "does not fit this model" not in str(err):  # unreadable or corrupt: nothing to add
+                raise
+            raise WeightsError(f"{err}{_arch_hint(path, cfg, v.name)}") from None
         model.thresholds = Thresholds.from_metadata(read_metadata(path))
     return model.to(device).eval()
+
+
+def _arch_hint(path: str | os.PathLike, cfg: IPADArchConfig, name: str) -> str:
+    """What to pass when weights that do not fit were trained with other arch options (``ipad-iqa train --set
+    arch.K=V`` records them): the options that differ, as the metric name that builds their model."""
+    try:
+        trained = dict(read_metadata(path).get("config", {}).get("arch", {}))
+    except (AttributeError, TypeError, ValueError):
+        return ""  # no readable training record: the error above stands alone
+    fields = {f.name for f in dataclasses.fields(IPADArchConfig)}
+    unknown = sorted(k for k in trained if k not in fields)
+    trained = {k: tuple(val) if isinstance(val, list) else val for k, val in trained.items()}  # JSON lists
+    differ = {k: val for k, val in trained.items() if k in fields and getattr(cfg, k) != val}
+    if unknown:
+        return f"; it was trained with arch options this version does not have: {unknown}"
+    if not differ:
+        return ""
+    options = ",".join(f"{k}={str(val).lower() if isinstance(val, bool) else val}" for k, val in differ.items())
+    return f"; it was trained with other arch options: create it as '{name}[{options}]'"

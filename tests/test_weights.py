@@ -179,3 +179,16 @@ def test_embedded_default_loads_offline_and_differs_from_random_init(monkeypatch
 def test_loader_arguments_inside_arch_are_named():
     with pytest.raises(ValueError, match=r"\['head_weights'\] are not arch options.*beside arch="):
         create_model("ipad_clip_test", arch={"head_weights": "x.safetensors"})
+
+
+def test_weights_trained_with_other_arch_options_name_them(tmp_path):
+    """`ipad-iqa train --set arch.K=V` records its options; weights that do not fit say how to build their model."""
+    cued = create_model("ipad_clip_test", arch={"conv_stem": True, "moire_cue": True})
+    path = tmp_path / "cued.safetensors"
+    save_weights(cued.state_dict(), path, {"config": {"arch": {"conv_stem": True, "moire_cue": True}}})
+    with pytest.raises(WeightsError, match=r"unexpected keys .*create it as 'ipad_clip_test\[moire_cue=true\]'"):
+        create_model("ipad_clip_test", arch={"conv_stem": True}, head_weights=path)
+    create_model("ipad_clip_test", arch={"conv_stem": True, "moire_cue": True}, head_weights=path)
+    save_weights(cued.state_dict(), path, {"config": {"arch": {"moire_cue": True, "retired_option": 1}}})
+    with pytest.raises(WeightsError, match=r"this version does not have: \['retired_option'\]"):
+        create_model("ipad_clip_test", arch={"conv_stem": True}, head_weights=path)
