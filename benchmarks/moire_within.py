@@ -4,7 +4,8 @@ per quartile of the finer fringe period of the moiré images: the median and fir
 pixel AUROC of the moiré map (visible pixels against the image's other valid pixels: localisation, blind to the
 map's level) and the share of images below 0.75; the median map level inside and outside the mask and the share
 of images whose level inside is below the 90th percentile of the moiré map over every clean image's pixels
-(reported, with its 50th and 99th, for scale). Writes ``benchmarks/results/moire_within_<DIR name>.json``.
+(reported, with its 50th and 99th, for scale); and, per image of the finest quartile, its level inside the mask
+beside its synthesis parameters, lowest first. Writes ``benchmarks/results/moire_within_<DIR name>.json``.
 
     python benchmarks/moire_within.py BENCH EVAL_DIR [--split val] [--method ipad_clip]
 """
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = PredictionCache(args.eval / "cache", args.method)
     per_bin: dict[str, dict[str, list[float]]] = {n: {"within": [], "inside": [], "outside": []} for n in names}
     clean: list[np.ndarray] = []
+    finest: list[dict[str, float]] = []
     for s in benchmark_items(args.bench, args.split):
         if s.label not in (0, MOIRE):
             continue
@@ -61,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
             per_bin[name]["within"].append(auroc(np.r_[pos, neg], target))
         per_bin[name]["inside"].append(float(np.median(pos)) if len(pos) else np.nan)
         per_bin[name]["outside"].append(float(np.median(neg)) if len(neg) else np.nan)
+        if name == names[0]:
+            prm = rows[s.key].params
+            finest.append({"level_inside": round(float(np.median(pos)), 3) if len(pos) else np.nan,
+                           "visible_share": round(float(mask.mean()), 3), "severity": rows[s.key].severity,
+                           **{k: round(float(prm[k]), 2) for k in ("period_px", "row_period_px", "row_amount",
+                                                                  "amplitude", "chroma", "isp_sigma")}})
     levels = np.concatenate(clean)
     result = {"bench": str(args.bench), "split": args.split, "eval": str(args.eval), "method": args.method,
               "clean_map_percentiles_50_90_99": np.percentile(levels, [50, 90, 99]).round(4).tolist(),
@@ -72,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                                np.array(v["inside"]) < np.percentile(levels, 90))), 4),
                            "median_level_inside_mask": round(float(np.nanmedian(v["inside"])), 4),
                            "median_level_outside_mask": round(float(np.nanmedian(v["outside"])), 4)}
-                       for n, v in per_bin.items()}}
+                       for n, v in per_bin.items()},
+              "finest_bin_images": sorted(finest, key=lambda r: r["level_inside"])}
     write_results(f"moire_within_{args.eval.name}", result)
     print(json.dumps(result, indent=1))
     return 0
