@@ -36,10 +36,9 @@ MOIRE = 2  # class index (ghosting, flare, moire)
 
 
 def scores(metric: torch.nn.Module, image: np.ndarray) -> tuple[np.ndarray, float]:
-    """Class probabilities and the median of the moiré map of one image (uint8 or [0, 1] float)."""
+    """Class probabilities and the median of the moiré map of one (H,W,3) image in [0, 1] (what the canvas and
+    the synthesizer give)."""
     x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
-    if image.dtype == np.uint8:
-        x = x / 255.0
     with torch.no_grad():
         out = metric(x, return_maps=True)
     return out.class_probs[0].numpy(), float(np.median(out.maps[0, MOIRE].numpy()))

@@ -14,7 +14,7 @@ from ipad_iqa.model.prompts import prompt_vocabulary
 from ipad_iqa.registry import Variant, clip_variants, get_variant
 from ipad_iqa.thresholds import Thresholds
 from ipad_iqa.utils import typed_fields
-from ipad_iqa.weights import WeightsError, load_into, read_metadata, resolve_weights
+from ipad_iqa.weights import WeightsError, WeightsMismatchError, load_into, read_metadata, resolve_weights
 
 HEAD_PREFIXES: tuple[str, ...] = IPADCLIP.head_prefixes
 
@@ -72,10 +72,8 @@ def create_model(
         path = resolve_weights(v.name, v.weights, head_weights)
         try:
             load_into(model, path, HEAD_PREFIXES)
-        except WeightsError as err:
-            if "does not fit this model" not in str(err):  # unreadable or corrupt: nothing to add
-                raise
-            raise WeightsError(f"{err}{_arch_hint(path, cfg, v.name)}") from None
+        except WeightsMismatchError as err:
+            raise WeightsMismatchError(f"{err}{_arch_hint(path, cfg, v.name)}") from None
         model.thresholds = Thresholds.from_metadata(read_metadata(path))
     return model.to(device).eval()
 
@@ -89,10 +87,10 @@ def _arch_hint(path: str | os.PathLike, cfg: IPADArchConfig, name: str) -> str:
         return ""  # no readable training record: the error above stands alone
     fields = {f.name for f in dataclasses.fields(IPADArchConfig)}
     unknown = sorted(k for k in trained if k not in fields)
-    trained = {k: tuple(val) if isinstance(val, list) else val for k, val in trained.items()}  # JSON lists
-    differ = {k: val for k, val in trained.items() if k in fields and getattr(cfg, k) != val}
     if unknown:
         return f"; it was trained with arch options this version does not have: {unknown}"
+    # JSON lists stand for the config's tuples
+    differ = {k: val for k, val in trained.items() if getattr(cfg, k) != (tuple(val) if isinstance(val, list) else val)}
     if not differ:
         return ""
     options = ",".join(f"{k}={str(val).lower() if isinstance(val, bool) else val}" for k, val in differ.items())

@@ -41,6 +41,10 @@ class WeightsError(RuntimeError):
     """Weights are missing, corrupt, or do not fit the model."""
 
 
+class WeightsMismatchError(WeightsError):
+    """A readable checkpoint whose keys or shapes do not fit the model (the caller may say which model would)."""
+
+
 def cache_dir() -> Path:
     """``$IPAD_IQA_CACHE``, else ``<torch.hub dir>/ipad_iqa``."""
     env = os.environ.get("IPAD_IQA_CACHE")
@@ -192,7 +196,7 @@ def load_into(model: torch.nn.Module, path: str | os.PathLike, required_prefixes
     if wrong:
         problems.append(f"shape mismatch for {wrong[:5]} (file vs model)")
     if problems:
-        raise WeightsError(f"{path} does not fit this model: {'; '.join(problems)}")
+        raise WeightsMismatchError(f"{path} does not fit this model: {'; '.join(problems)}")
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise WeightsError(f"{path}: non-finite values in {bad[:5]}")
