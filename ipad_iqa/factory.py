@@ -89,9 +89,13 @@ def _arch_hint(path: str | os.PathLike, cfg: IPADArchConfig, name: str) -> str:
     unknown = sorted(k for k in trained if k not in fields)
     if unknown:
         return f"; it was trained with arch options this version does not have: {unknown}"
-    # JSON lists stand for the config's tuples
-    differ = {k: val for k, val in trained.items() if getattr(cfg, k) != (tuple(val) if isinstance(val, list) else val)}
+    try:  # the recorded values as the config declares them (JSON lists are its tuples)
+        typed = typed_fields(IPADArchConfig, trained, "recorded arch option(s)")
+    except ValueError:
+        return ""
+    differ = [k for k, val in typed.items() if getattr(cfg, k) != val]
     if not differ:
         return ""
-    options = ",".join(f"{k}={str(val).lower() if isinstance(val, bool) else val}" for k, val in differ.items())
+    options = ",".join(f"{k}={str(trained[k]).lower() if isinstance(trained[k], bool) else trained[k]}"
+                       for k in differ)
     return f"; it was trained with other arch options: create it as '{name}[{options}]'"
