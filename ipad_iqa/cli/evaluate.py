@@ -6,7 +6,8 @@ nothing more, and the trained ones whose checkpoint is given; those left out are
 Writes to OUT: metrics.json (method -> class -> metric), severity.json and subtype.json (benchmark mode: the same
 per severity bin, and per ghosting mode and day or night flare), bootstrap.json (real mode: each method's difference from the first, with its interval), run.json
 (command, timing, counts, methods not run), results.md (the command, how to read the tables, the tables),
-curves_<class>.png, grid.png, and cache/ (per-method predictions; a rerun only predicts what is missing).
+curves_<class>.png, grid.png, and cache/METHOD/ (per-method predictions under the method's full name, arch
+options included, e.g. cache/ipad_clip[moire_cue=true]/; a rerun only predicts what is missing; printed at the end).
 
 Exit codes: 0 done; 2 usage error (unknown method, missing data).
 """
@@ -124,4 +125,6 @@ def run(args: argparse.Namespace) -> int:
     if rows:
         report.plot_grid(rows, args.out / "grid.png")
     print(f"wrote {args.out / 'results.md'}")
+    for method in methods:  # scripts that read the predictions need the folder, arch options and all
+        print(f"predictions of {method}: {args.out / 'cache' / method}")
     return EXIT_OK

@@ -138,12 +138,16 @@ def test_reader_and_sheet(bench, tmp_path):
         assert (im.mode, im.size) == ("P", full.size)
 
 
-def test_full_reference_baselines_use_the_references(bench, tmp_path):
+def test_full_reference_baselines_use_the_references(bench, tmp_path, capsys):
     """psnr/ssim score every image against its own reference column: none is n/a (the scikit-image sources
     are all in ``train``, and most artifact rows have no clean row of the same source to fall back on)."""
     out = tmp_path / "report"
     assert main(["evaluate", "--benchmark", str(bench), "--split", "train", "--methods", "psnr,ssim",
                  "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    for method in ("psnr", "ssim"):  # where each method's predictions went
+        assert f"predictions of {method}: {out / 'cache' / method}" in printed
+        assert (out / "cache" / method / "method.json").is_file()
     run = json.loads((out / "run.json").read_text())["methods"]
     metrics = json.loads((out / "metrics.json").read_text())
     for method in ("psnr", "ssim"):
