@@ -122,7 +122,8 @@ def render_index(spec: ShardSpec, index: int) -> tuple[dict, bytes | None, bytes
     p = np.asarray(spec.class_probs, float)
     label = LABELS[int(np.random.default_rng([spec.seed, 0, index]).choice(4, p=p / p.sum()))]
     errors = []
-    options = pinned_options(label, (spec.seed, 2, index), {"ghosting": {"mode_probs": spec.ghosting_modes}})
+    options = pinned_options(label, (spec.seed, 2, index), {"ghosting": {"mode_probs": spec.ghosting_modes},
+                                                        "moire": {"fine_grey": 0.25}})
     for attempt in range(SOURCE_ATTEMPTS):
         k = int(np.random.default_rng([spec.seed, 1, index, attempt]).integers(len(spec.sources)))
         source = spec.sources[k]

@@ -24,7 +24,7 @@ period (so fringe troughs count), restricted to the screen, then ``common.change
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -72,15 +72,16 @@ class MoireParams:
     screen: tuple[float, ...]  # 4 corners (y, x) as fractions, used when local
 
     @classmethod
-    def sample(cls, rng: np.random.Generator, severity: float | None = None) -> MoireParams:
-        """Draw parameters; severity sets the fringe contrast, everything else is free variety."""
+    def sample(cls, rng: np.random.Generator, severity: float | None = None, fine_grey: float = 0.0) -> MoireParams:
+        """Draw parameters; severity sets the fringe contrast, everything else is free variety. With probability
+        ``fine_grey`` the main period is redrawn on [3, 8] px and the chroma on [0.2, 0.5] (0: no extra draw)."""
         s = sample_severity(rng, severity)
         cy, cx = rng.uniform(0.3, 0.7, 2)
         hy, hx = rng.uniform(0.18, 0.4, 2)
         corners = np.array([[cy - hy, cx - hx], [cy - hy, cx + hx], [cy + hy, cx + hx], [cy + hy, cx - hx]])
         corners += rng.uniform(-0.06, 0.06, corners.shape)
         theta = float(rng.uniform(0, np.pi))
-        return cls(
+        prm = cls(
             severity=s,
             amplitude=lerp(0.03, 0.35, s) * loguniform(rng, 0.8, 1.25),
             period_px=loguniform(rng, 3.0, 80.0),
@@ -99,6 +100,9 @@ class MoireParams:
             local=bool(rng.random() < 0.5),
             screen=tuple(float(v) for v in np.clip(corners, 0.02, 0.98).ravel()),
         )
+        if fine_grey > 0 and rng.random() < fine_grey:
+            prm = replace(prm, period_px=loguniform(rng, 3.0, 8.0), chroma=float(rng.uniform(0.2, 0.5)))
+        return prm
 
 
 def _screen_coords(shape: tuple[int, int], prm: MoireParams) -> tuple[np.ndarray, np.ndarray]:
