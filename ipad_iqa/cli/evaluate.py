@@ -67,6 +67,7 @@ def command_line(args: argparse.Namespace, methods: tuple[str, ...]) -> str:
 def run(args: argparse.Namespace) -> int:
     from ipad_iqa.baselines import standard_comparison
     from ipad_iqa.eval import bootstrap, harness, report
+    from ipad_iqa.eval.cache import PredictionCache
     from ipad_iqa.methods import parse_methods
     from ipad_iqa.output import LABELS
     from ipad_iqa.weights import WeightsError
@@ -126,5 +127,5 @@ def run(args: argparse.Namespace) -> int:
         report.plot_grid(rows, args.out / "grid.png")
     print(f"wrote {args.out / 'results.md'}")
     for method in methods:  # scripts that read the predictions need the folder, arch options and all
-        print(f"predictions of {method}: {args.out / 'cache' / method}")
+        print(f"predictions of {method}: {PredictionCache.folder(args.out / 'cache', method)}")
     return EXIT_OK

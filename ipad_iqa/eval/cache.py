@@ -49,7 +49,7 @@ class PredictionCache:
     """
 
     def __init__(self, root: Path, method: str, map_side: int = 256, fingerprint: str | None = None) -> None:
-        self.dir = Path(root) / method
+        self.dir = self.folder(root, method)
         self.map_side = map_side
         self.fingerprint = fingerprint
         recorded = self._read() if fingerprint is not None else {}
@@ -58,6 +58,11 @@ class PredictionCache:
                 f"{self.dir}: cached predictions of {method!r} were made with "
                 f"{recorded.get('fingerprint') or 'an unrecorded version'}, "
                 f"not {fingerprint}; write to a new --out folder or delete {self.dir} to predict again")
+
+    @staticmethod
+    def folder(root: Path, method: str) -> Path:
+        """Where ``method``'s predictions live under ``root``: its full name, arch options included."""
+        return Path(root) / method
 
     def _read(self) -> dict:
         f = self.dir / "method.json"
