@@ -13,7 +13,7 @@ from ipad_iqa.model.ipad_clip import IPADCLIP
 from ipad_iqa.model.prompts import prompt_vocabulary
 from ipad_iqa.registry import Variant, clip_variants, get_variant
 from ipad_iqa.thresholds import Thresholds
-from ipad_iqa.utils import typed_fields
+from ipad_iqa.utils import typed_fields, unknown_keys
 from ipad_iqa.weights import WeightsError, WeightsMismatchError, load_into, read_metadata, resolve_weights
 
 HEAD_PREFIXES: tuple[str, ...] = IPADCLIP.head_prefixes
@@ -85,8 +85,7 @@ def _arch_hint(path: str | os.PathLike, cfg: IPADArchConfig, name: str) -> str:
         trained = dict(read_metadata(path).get("config", {}).get("arch", {}))
     except (AttributeError, TypeError, ValueError):
         return ""  # no readable training record: the error above stands alone
-    fields = {f.name for f in dataclasses.fields(IPADArchConfig)}
-    unknown = sorted(k for k in trained if k not in fields)
+    unknown = unknown_keys(IPADArchConfig, trained)
     if unknown:
         return f"; it was trained with arch options this version does not have: {unknown}"
     try:  # the recorded values as the config declares them (JSON lists are its tuples)

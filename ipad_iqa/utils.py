@@ -8,12 +8,16 @@ from dataclasses import fields
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 
+def unknown_keys(cls: type, data: Mapping[str, Any]) -> list[str]:
+    """The keys of ``data`` that are not fields of the dataclass ``cls``, sorted."""
+    return sorted(set(data) - {f.name for f in fields(cls)})
+
+
 def check_keys(cls: type, data: Mapping[str, Any], what: str) -> None:
     """Refuse keys that are not fields of the dataclass ``cls``: a misspelt option must fail, not vanish."""
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
+    unknown = unknown_keys(cls, data)
     if unknown:
-        raise ValueError(f"unknown {what} {unknown}; valid: {sorted(known)}")
+        raise ValueError(f"unknown {what} {unknown}; valid: {sorted(f.name for f in fields(cls))}")
 
 
 def typed_fields(cls: type, data: Mapping[str, Any], what: str) -> dict[str, Any]:
